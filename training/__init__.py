@@ -1,0 +1,1 @@
+"""Reproducible data generation and training for the built-in "voicesafety/mini" models."""

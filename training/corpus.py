@@ -1,0 +1,646 @@
+"""Synthetic game-chat corpus for the Roblox v2 voice-safety taxonomy.
+
+Every example is produced from a hand-written *template* with slots (``{insult}``, ``{group}``,
+...) filled from word lists, then optionally decorated (chat fillers, addressing a player,
+concatenation with a second benign or toxic message) and, for text training, obfuscated
+("f*ck", "fuuuck", "b1tch", "f u c k"). Templates carry their labels; a concatenation carries the
+union of both parts' labels, which yields multi-label overlaps.
+
+Templates are split deterministically: roughly one in five templates of every category is
+*held out* and only used for evaluation, so test sentences have phrasings never seen in training.
+Everything is driven by a seeded :class:`random.Random`, so the corpus is reproducible.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+
+from voicesafety.models.arch import LABELS
+
+DIS, HAR, SEX, ILL, DAT, PRO = LABELS
+
+# ----------------------------------------------------------------------------- slot fillers
+SLOTS: dict[str, list[str]] = {
+    "name": [
+        "alex", "sam", "jordan", "max", "lily", "noah", "emma", "leo", "mia", "ethan", "zoe",
+        "kai", "ava", "liam", "ruby", "owen", "nina", "jake", "ella", "ryan", "tyler", "chloe",
+        "dylan", "maya", "ben", "sophie", "luke", "grace", "adam", "jess",
+    ],
+    "thing": [
+        "sword", "pet", "car", "house", "skin", "hat", "backpack", "dragon", "bike", "jetpack",
+        "shield", "bow", "hoverboard", "wings", "pickaxe", "crown", "boat", "tower",
+    ],
+    "place": [
+        "lobby", "spawn", "shop", "castle", "school", "cafe", "beach", "map", "server", "arena",
+        "obby", "tycoon", "bank", "roof", "forest", "city", "base", "dungeon", "island",
+    ],
+    "enemy": [
+        "zombies", "boss", "final boss", "dragon", "goblins", "robots", "aliens", "monster",
+        "skeletons", "bandits", "the other team", "the red team", "their tank", "the sniper",
+    ],
+    "game": [
+        "adopt me", "the obby", "tower defense", "bedwars", "jailbreak", "murder mystery",
+        "this tycoon", "the horror game", "blox fruits", "the racing game", "arsenal", "doors",
+    ],
+    "num": ["two", "three", "five", "ten", "twenty", "fifty", "a hundred", "a thousand"],
+    "time": [
+        "tonight", "tomorrow", "after school", "later", "right now", "this weekend", "at nine",
+    ],
+    "adj_good": [
+        "sick", "insane", "awesome", "crazy", "fire", "clean", "nuts", "wild", "amazing", "cool",
+    ],
+    # insults without swear words (harassment)
+    "insult": [
+        "idiot", "loser", "moron", "trash", "garbage", "clown", "freak", "stupid", "ugly",
+        "worthless", "pathetic", "dumb", "braindead", "failure", "weirdo", "nobody", "fatso",
+        "useless", "disgusting", "cringe kid",
+    ],
+    # swear-word insults (harassment + profanity)
+    "pinsult": [
+        "bitch", "asshole", "dumbass", "bastard", "dickhead", "piece of shit", "motherfucker",
+        "jackass", "dipshit", "prick", "fucking idiot", "fucking loser", "shithead",
+    ],
+    # profanity not aimed at anyone
+    "swear": ["fuck", "shit", "damn", "crap", "hell", "bullshit", "fucking hell", "goddamn"],
+    "fucking": ["fucking", "fuckin", "goddamn", "damn", "shitty", "motherfucking"],
+    "group": [
+        "black people", "white people", "asians", "mexicans", "jews", "muslims", "christians",
+        "immigrants", "gay people", "trans people", "girls", "women", "arabs", "indians",
+        "disabled people", "autistic people", "chinese people", "africans", "hindus",
+        "latinos", "lesbians", "old people", "refugees",
+    ],
+    "group_adj": [
+        "black", "asian", "mexican", "jewish", "muslim", "gay", "trans", "indian", "chinese",
+        "arab", "autistic", "disabled", "african", "foreign",
+    ],
+    "neg_trait": [
+        "stupid", "dirty", "animals", "subhuman", "criminals", "disgusting", "inferior",
+        "a disease", "parasites", "trash", "worthless", "terrorists", "thieves", "lazy",
+    ],
+    "slur": ["retard", "retarded", "tranny", "faggot", "spaz", "towelhead", "gypsy", "chink"],
+    "country": ["your country", "africa", "mexico", "china", "india", "the desert", "asia"],
+    "body": ["body", "boobs", "butt", "chest", "ass", "thighs", "privates"],
+    "sexact": [
+        "have sex", "hook up", "fuck", "do it", "get naked", "make out in bed", "sleep together",
+    ],
+    "sexual_thing": [
+        "nudes", "naked pics", "pics of your body", "a pic in your underwear", "dirty pics",
+        "your nudes", "something sexy",
+    ],
+    "drug": [
+        "weed", "cocaine", "coke", "meth", "molly", "xanax", "pills", "acid", "shrooms",
+        "heroin", "edibles", "percs", "a vape", "lean", "crack",
+    ],
+    "booze": ["beer", "vodka", "alcohol", "shots of tequila", "whiskey", "wine coolers"],
+    "weapon": ["a real gun", "a glock", "a pistol", "an ak", "brass knuckles", "a switchblade"],
+    "scam": [
+        "free robux", "cheap robux", "free admin", "a robux generator", "free limiteds",
+        "an exploit menu", "a hacked account", "stolen accounts", "a mod menu",
+    ],
+    "site": [
+        "my website", "the link in my bio", "robux dot free", "this discord", "my telegram",
+        "a site i found", "the link i sent you",
+    ],
+    "partner": ["girlfriend", "boyfriend", "gf", "bf", "wife", "husband", "valentine", "baby"],
+    "pet_name": ["babe", "baby", "sweetheart", "honey", "cutie", "darling", "beautiful"],
+    "app": ["snap", "snapchat", "insta", "discord", "tiktok", "whatsapp", "facetime"],
+}
+
+# Words that may be obfuscated in text training data (slot names).
+OBFUSCATE_SLOTS = {"pinsult", "swear", "fucking", "slur", "sexact", "sexual_thing", "drug", "insult"}
+
+
+@dataclass(frozen=True)
+class Template:
+    """A phrasing with slots and the labels it carries."""
+
+    text: str
+    labels: frozenset[str]
+    category: str
+    index: int
+
+
+def _t(category: str, labels: tuple[str, ...], texts: list[str]) -> list[tuple[str, str, tuple]]:
+    return [(category, t, labels) for t in texts]
+
+
+_RAW: list[tuple[str, str, tuple]] = []
+
+# ------------------------------------------------------------------------- benign chat
+_RAW += _t("benign", (), [
+    "nice shot, good game everyone",
+    "gg well played",
+    "can someone help me get past this level",
+    "follow me, the exit is over here",
+    "who wants to trade their {thing} for my {thing}",
+    "the lag is so bad on this {place} today",
+    "wait for me at the {place}",
+    "let's go to the next stage together",
+    "does anyone know how to get the golden {thing}",
+    "i just got a legendary {thing}",
+    "brb my mom is calling me for dinner",
+    "how many coins do you have",
+    "that {thing} looks {adj_good}",
+    "i'm stuck behind the wall can you pull me out",
+    "can we play {game} after this round",
+    "thanks for the help {name}",
+    "my internet keeps disconnecting",
+    "we need one more player for the team",
+    "hold on i'm reading the quest",
+    "is anyone else hearing that echo",
+    "i have {num} gems left",
+    "join my server, we're building a {place}",
+    "go left, then jump over the lava",
+    "i think the update broke the {thing}",
+    "good morning everyone",
+    "the new map is really pretty",
+    "let's vote for the beach map",
+    "what level are you",
+    "sorry i was afk",
+    "i like your outfit",
+    "i'll be the medic this round",
+    "can you unmute your mic",
+    "this music is so catchy",
+    "don't forget to claim the daily reward",
+    "that was a close one",
+    "my little brother wants to play too",
+    "we won the tournament",
+    "i need to do my homework after this",
+    "who's the leader of this group",
+    "can you invite me to the party",
+    "i'm saving up for the {thing}",
+    "how do you do that trick",
+    "let's build a bridge across the river",
+    "put the blocks over there",
+    "your base is really well designed",
+    "okay i'm ready, start the countdown",
+    "this puzzle is so hard",
+    "happy birthday {name}",
+    "i love this game so much",
+    "see you tomorrow everyone",
+])
+
+# ------------------------------------------------------------ hard negatives (toxic-looking words)
+_RAW += _t("hardneg", (), [
+    "i'm going to kill the {enemy}",
+    "that was {adj_good}, did you see that jump",
+    "shoot the {enemy} before they reach the {place}",
+    "i'm dead lol, revive me",
+    "we destroyed the {enemy} in like ten seconds",
+    "headshot! that sniper is so good",
+    "this level is killing me",
+    "you killed it bro, that was perfect",
+    "blow up the {place} with the rockets",
+    "attack the {place} from the left side",
+    "let's murder this obby speedrun",
+    "i'll hit the {enemy} with my {thing}",
+    "that boss fight was brutal",
+    "my character keeps dying to the {enemy}",
+    "we got crushed last round but we'll win this one",
+    "pull the weeds in the garden so the crops grow",
+    "put the potion in the cooking pot",
+    "the assassin class is really strong",
+    "pass me the ball, i'm open",
+    "i got a high score on the racing game",
+    "the doctor gave me medicine for my cold",
+    "buy the sword in the shop, it's cheap",
+    "trade you my pet for your {thing}",
+    "what's the date of the next update",
+    "i love you guys, best team ever",
+    "my friend is {group_adj} and she's the best builder i know",
+    "happy pride month everyone",
+    "the black team and the white team are tied",
+    "raise the white flag, we surrender",
+    "i'm going to bed, good night",
+    "my character's body glitched into the wall",
+    "the bomb is planted, defuse it",
+    "take the shot now, he's low",
+    "i'm so sick of losing to the {enemy}",
+    "you scared me, i almost screamed",
+    "crack the safe to get the gold",
+    "the game is stupid hard but fun",
+    "that's insane, how did you survive",
+    "the knife is the best weapon in {game}",
+    "execute the plan, go go go",
+    "he's the murderer, vote him out",
+    "the potion makes you fly for ten seconds",
+    "cocktail party emote is my favourite",
+    "he shot me from across the map, what a player",
+    "the zombie bit me, i'm infected",
+    "i hate this level, too many traps",
+    "my dad works as a police officer",
+    "i'm learning spanish at school",
+    "kiss the frog to finish the fairy tale quest",
+    "the wedding map has really nice decorations",
+    "the hospital map has a morgue in the basement",
+    "i'm hooked on this game",
+])
+
+# ------------------------------------------------------------------------- profanity
+_RAW += _t("profanity", (PRO,), [
+    "oh {swear}, i fell again",
+    "this {fucking} game keeps crashing",
+    "{swear}, the {enemy} got me",
+    "what the {swear} was that",
+    "holy shit that was close",
+    "i {fucking} hate lag",
+    "this map is {fucking} huge",
+    "{swear} {swear}, i lost all my coins",
+    "oh my god that's {fucking} {adj_good}",
+    "shit, i forgot to save",
+    "are you fucking kidding me, the server reset",
+    "damn it, one more try",
+    "that jump is so {fucking} hard",
+    "where the {swear} is the exit",
+    "fuck yeah we won",
+    "this {place} is full of {fucking} traps",
+    "my {fucking} controller died",
+    "hell yeah, new record",
+    "{swear}, my mic is broken",
+    "no fucking way, i got the legendary {thing}",
+    "ah shit, here we go again",
+    "i'm so fucking tired",
+    "the {enemy} are fucking everywhere",
+    "who the {swear} built this obby",
+    "piss off, game, just let me win",
+])
+
+# ------------------------------------------------------------------------- harassment
+_RAW += _t("harassment", (HAR,), [
+    "you're such a {insult}",
+    "shut up {name}, nobody likes you",
+    "you are a {insult} and everyone knows it",
+    "go kill yourself",
+    "just quit the game, you're {insult}",
+    "nobody wants you here, {insult}",
+    "i know where you live {name}",
+    "kys you {insult}",
+    "you're so {insult} it's embarrassing",
+    "get out of our server, you {insult}",
+    "everyone hates you, just leave",
+    "i'm going to find you and hurt you for real",
+    "your mom should have left you at the {place}",
+    "you should be ashamed of being this {insult}",
+    "stop talking, {insult}, your voice is annoying",
+    "i'll report you and get you banned, {insult}",
+    "you have no friends because you're a {insult}",
+    "i'm gonna leak your address",
+    "cry more, you {insult}",
+    "you'll never be good at anything, {insult}",
+    "drink bleach",
+    "ugly {insult}, turn your camera off",
+    "imagine being this {insult}, lmao",
+    "no one will miss you if you leave",
+    "i'll make your life miserable at school tomorrow",
+    "you're the most {insult} person i've ever met",
+    "hey {name}, you're a {insult}",
+    "go die in a hole",
+])
+
+# ------------------------------------------------------- harassment with profanity (multi-label)
+_RAW += _t("harass_prof", (HAR, PRO), [
+    "shut the fuck up, {pinsult}",
+    "you're a {pinsult}",
+    "fuck you {name}",
+    "get the fuck out of here, {pinsult}",
+    "nobody asked you, {pinsult}",
+    "stfu you {pinsult}",
+    "fuck off and die, {pinsult}",
+    "you {fucking} {insult}",
+    "eat shit, {pinsult}",
+    "{name} is a {pinsult}",
+    "go fuck yourself",
+    "you're such a {fucking} {insult}, quit",
+    "what a {pinsult}, kick him",
+    "i swear i'll beat the shit out of you",
+])
+
+# ------------------------------------------------------------------------- discrimination
+_RAW += _t("discrimination", (DIS,), [
+    "all {group} are {neg_trait}",
+    "no {group} allowed in this server",
+    "go back to {country}",
+    "i hate {group}",
+    "{group} shouldn't be allowed to play",
+    "{group} are {neg_trait}, everyone knows that",
+    "kick the {group_adj} kid, they ruin everything",
+    "girls can't play games, go back to the kitchen",
+    "{group} don't belong here",
+    "of course the {group_adj} guy is losing",
+    "we don't want {group} on our team",
+    "{group} are the reason this country is dying",
+    "that's so gay, only gay losers play this",
+    "this game is for {group_adj} people only",
+    "{group} should be banned from everything",
+    "stop acting like a {slur}",
+    "you sound {group_adj}, get off my team",
+    "{group} are not real humans",
+    "i won't trade with {group}",
+    "typical {group_adj} behaviour, stealing my {thing}",
+    "what a {slur}",
+    "get rid of all the {group}",
+    "i'd never be friends with {group}",
+    "you play like a {slur}",
+])
+
+# ------------------------------------------------ discrimination + harassment (+ profanity)
+_RAW += _t("dis_har", (DIS, HAR), [
+    "shut up you {group_adj} {insult}",
+    "you're a {slur} and a {insult}",
+    "go back to {country}, {insult}",
+    "nobody wants a {group_adj} {insult} like you here",
+])
+_RAW += _t("dis_har_prof", (DIS, HAR, PRO), [
+    "fuck you, {group_adj} {pinsult}",
+    "shut the fuck up you {slur}",
+    "{group} are fucking {neg_trait} and so are you",
+])
+
+# ------------------------------------------------------------------------- sexual
+_RAW += _t("sexual", (SEX,), [
+    "send me {sexual_thing}",
+    "wanna {sexact} with me",
+    "show me your {body}",
+    "take off your clothes",
+    "i'm so horny right now",
+    "let's {sexact} in my bedroom in game",
+    "i want to touch your {body}",
+    "you have a sexy {body}",
+    "can i see {sexual_thing}",
+    "come to the bathroom and get naked",
+    "let's roleplay that we {sexact}",
+    "i want to lick your {body}",
+    "send {sexual_thing} and i'll give you robux",
+    "are you a virgin",
+    "i'm touching myself",
+    "bend over for me",
+    "what colour is your underwear",
+    "let's do sexual stuff",
+    "rate my {body}",
+    "i'll pay you to {sexact} with me",
+    "your {body} looks hot in that avatar",
+    "lay on the bed and i'll get on top of you",
+])
+_RAW += _t("sex_prof", (SEX, PRO), [
+    "i want to fuck you",
+    "send fucking {sexual_thing} now",
+    "let's fuck in the {place}",
+    "show me your {fucking} {body}",
+])
+_RAW += _t("sex_har", (SEX, HAR), [
+    "send {sexual_thing} or i'll tell everyone you're a {insult}",
+    "you're an ugly {insult}, nobody would {sexact} with you",
+])
+
+# ----------------------------------------------------------------- illegal and regulated
+_RAW += _t("illegal", (ILL,), [
+    "who wants to buy {drug}",
+    "i'm selling {drug}, message me",
+    "i smoke {drug} every day",
+    "let's get high on {drug} after school",
+    "i can get you {drug} for cheap",
+    "get {scam} at {site}",
+    "go to {site} for {scam}",
+    "i'll sell you {weapon}, cash only",
+    "my brother sells {drug} at school",
+    "let's get drunk on {booze} tonight",
+    "i'm twelve and i drink {booze}",
+    "bet real money on the game at {site}",
+    "join my casino, double your cash",
+    "i'll ddos your internet",
+    "i stole my mom's credit card to buy robux",
+    "give me your password and i'll give you {scam}",
+    "i have {drug} in my backpack",
+    "wanna try {drug}, it's fun",
+    "i'm buying {weapon} from a guy online",
+    "vaping is so fun, i do it in class",
+    "use this exploit to steal other people's items",
+    "i can hack anyone's account, pay me",
+    "smoke {drug} with me {time}",
+    "i sell fake ids, dm me",
+    "i'm so high on {drug} right now",
+    "i can get you {booze}, you don't need to be twenty one",
+])
+_RAW += _t("ill_prof", (ILL, PRO), [
+    "i'm so fucking high on {drug}",
+    "buy some {drug}, it's good shit",
+    "let's get fucking wasted on {booze}",
+])
+
+# ------------------------------------------------------------------ dating and romantic
+_RAW += _t("dating", (DAT,), [
+    "will you be my {partner}",
+    "do you have a {partner}",
+    "i love you {pet_name}",
+    "wanna go on a date with me",
+    "are you single",
+    "you're so cute, wanna date",
+    "add me on {app}, let's be more than friends",
+    "kiss me {pet_name}",
+    "i have a crush on you",
+    "let's get married in game, {pet_name}",
+    "be my online {partner}",
+    "i want to hold your hand {pet_name}",
+    "how old are you, wanna be my {partner}",
+    "let's date, i'll give you my {thing}",
+    "i miss you so much {pet_name}",
+    "i think i'm falling in love with you",
+    "give me a kiss on the cheek",
+    "meet me in real life {time}, just us two",
+    "you're my {partner} now",
+    "let's cuddle in the {place}",
+    "looking for a {partner}, anyone",
+    "text me on {app}, {pet_name}",
+])
+_RAW += _t("dat_sex", (DAT, SEX), [
+    "be my {partner} and send me {sexual_thing}",
+    "i love you {pet_name}, let's {sexact}",
+])
+_RAW += _t("dat_prof", (DAT, PRO), [
+    "be my fucking {partner} already",
+    "damn you're cute, be my {partner}",
+])
+
+# ------------------------------------------------------------------------- build templates
+
+
+def _build_templates() -> list[Template]:
+    out: list[Template] = []
+    per_cat: dict[str, int] = {}
+    for category, text, labels in _RAW:
+        i = per_cat.get(category, 0)
+        per_cat[category] = i + 1
+        out.append(Template(text, frozenset(labels), category, i))
+    return out
+
+
+TEMPLATES: list[Template] = _build_templates()
+
+
+def is_heldout(t: Template) -> bool:
+    """Deterministic held-out split: every fifth template of each category (index % 5 == 3)."""
+    return t.index % 5 == 3
+
+
+# ------------------------------------------------------------------------- decoration
+
+PREFIXES = ["", "", "", "", "bro ", "dude ", "lol ", "omg ", "yo ", "ok ", "ngl ", "hey ", "um "]
+SUFFIXES = ["", "", "", "", " lol", " lmao", " bro", " fr", " haha", " xd", " ok", " rn", "!"]
+
+_LEET = {"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7"}
+_ASTERISK_VOWELS = "aeiou"
+
+
+def obfuscate(word: str, rng: random.Random) -> str:
+    """Apply one random obfuscation to a word (masking, leet, repetition, spacing, dropping)."""
+    if len(word) < 3:
+        return word
+    kind = rng.randrange(7)
+    if kind == 0:  # f*ck, b*tch
+        idx = [i for i, c in enumerate(word) if c in _ASTERISK_VOWELS]
+        if idx:
+            i = rng.choice(idx)
+            return word[:i] + rng.choice("*#@!") + word[i + 1 :]
+    if kind == 1:  # b1tch, 5h1t
+        return "".join(_LEET.get(c, c) if rng.random() < 0.6 else c for c in word)
+    if kind == 2:  # fuuuck
+        idx = [i for i, c in enumerate(word) if c.isalpha()]
+        i = rng.choice(idx)
+        return word[:i] + word[i] * rng.randint(2, 5) + word[i + 1 :]
+    if kind == 3 and " " not in word:  # f u c k
+        return rng.choice([" ", ".", "-"]).join(word)
+    if kind == 4:  # fck, btch
+        out = word[0] + "".join(c for c in word[1:] if c not in _ASTERISK_VOWELS or rng.random() < 0.3)
+        return out if len(out) >= 2 else word
+    if kind == 5:  # f**k
+        if len(word) >= 4:
+            return word[0] + "*" * (len(word) - 2) + word[-1]
+    if kind == 6:  # FUCK
+        return word.upper()
+    return word
+
+
+def typo(text: str, rng: random.Random) -> str:
+    """Introduce one random character-level typo (swap, drop or duplicate)."""
+    if len(text) < 4:
+        return text
+    i = rng.randrange(1, len(text) - 2)
+    op = rng.randrange(3)
+    if op == 0:
+        return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
+    if op == 1:
+        return text[:i] + text[i + 1 :]
+    return text[:i] + text[i] + text[i:]
+
+
+_SLOT_RE = re.compile(r"\{(\w+)\}")
+
+
+def fill(template: str, rng: random.Random, obf_prob: float) -> str:
+    """Fill the slots of ``template``; obfuscate trigger slots with probability ``obf_prob``."""
+
+    def sub(m: re.Match[str]) -> str:
+        slot = m.group(1)
+        value = rng.choice(SLOTS[slot])
+        if slot in OBFUSCATE_SLOTS and rng.random() < obf_prob:
+            words = value.split(" ")
+            j = rng.randrange(len(words))
+            words[j] = obfuscate(words[j], rng)
+            value = " ".join(words)
+        return value
+
+    return _SLOT_RE.sub(sub, template)
+
+
+_TRIGGERS = ("fuck", "shit", "bitch", "damn", "ass", "sex", "nudes", "horny", "retard", "weed")
+
+
+def _obfuscate_literals(text: str, rng: random.Random) -> str:
+    """Obfuscate trigger words written literally in templates (not via slots)."""
+    words = text.split(" ")
+    for i, w in enumerate(words):
+        if any(t in w for t in _TRIGGERS) and rng.random() < 0.5:
+            words[i] = obfuscate(w, rng)
+    return " ".join(words)
+
+
+@dataclass
+class Example:
+    """One generated message."""
+
+    text: str
+    labels: list[int]
+    category: str
+    heldout: bool
+
+
+def _labels_vec(labels: frozenset[str]) -> list[int]:
+    return [int(lab in labels) for lab in LABELS]
+
+
+def generate(
+    n: int,
+    seed: int,
+    heldout: bool,
+    obf_prob: float = 0.25,
+    typo_prob: float = 0.1,
+    concat_prob: float = 0.2,
+    spoken: bool = False,
+) -> list[Example]:
+    """Generate ``n`` messages from the train or held-out templates.
+
+    Args:
+        n: number of messages.
+        seed: random seed.
+        heldout: draw from held-out templates (evaluation) instead of training templates.
+        obf_prob: probability of obfuscating each trigger slot (text only).
+        typo_prob: probability of a random typo.
+        concat_prob: probability of concatenating a second message (long / multi-label).
+        spoken: produce clean text suitable for TTS (no obfuscation, typos or chat slang).
+
+    Returns:
+        A list of :class:`Example`.
+    """
+    rng = random.Random(seed)
+    pool = [t for t in TEMPLATES if is_heldout(t) == heldout]
+    by_cat: dict[str, list[Template]] = {}
+    for t in pool:
+        by_cat.setdefault(t.category, []).append(t)
+    # category sampling weights: ~45% clean (benign + hard negatives), rest spread over labels
+    weights = {
+        "benign": 0.22, "hardneg": 0.23, "profanity": 0.09, "harassment": 0.09,
+        "harass_prof": 0.05, "discrimination": 0.08, "dis_har": 0.02, "dis_har_prof": 0.015,
+        "sexual": 0.06, "sex_prof": 0.015, "sex_har": 0.01, "illegal": 0.07, "ill_prof": 0.01,
+        "dating": 0.07, "dat_sex": 0.01, "dat_prof": 0.01,
+    }  # fmt: skip
+    cats = [c for c in weights if c in by_cat]
+    cw = [weights[c] for c in cats]
+    if spoken:
+        obf_prob, typo_prob = 0.0, 0.0
+    out: list[Example] = []
+    for _ in range(n):
+        cat = rng.choices(cats, cw)[0]
+        t = rng.choice(by_cat[cat])
+        text = fill(t.text, rng, obf_prob)
+        labels = set(t.labels)
+        if rng.random() < concat_prob:
+            cat2 = rng.choices(cats, cw)[0] if rng.random() < 0.5 else rng.choice(["benign", "hardneg"])
+            t2 = rng.choice(by_cat[cat2])
+            text2 = fill(t2.text, rng, obf_prob)
+            labels |= t2.labels
+            text = f"{text}, {text2}" if rng.random() < 0.5 else f"{text2}. {text}"
+        if not spoken:
+            if rng.random() < obf_prob:
+                text = _obfuscate_literals(text, rng)
+            text = rng.choice(PREFIXES) + text + rng.choice(SUFFIXES)
+            if rng.random() < typo_prob:
+                text = typo(text, rng)
+            r = rng.random()
+            if r < 0.1:
+                text = text.upper()
+            elif r < 0.3:
+                text = text.capitalize()
+        out.append(Example(text, _labels_vec(frozenset(labels)), cat, heldout))
+    return out

@@ -1,0 +1,50 @@
+"""Self-contained byte-level BPE tokenizer for the mini text model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
+PAD = "<pad>"
+UNK = "<unk>"
+
+
+def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000) -> Tokenizer:
+    """Train a byte-level BPE tokenizer (NFKC + lowercase) with ``<pad>`` as id 0.
+
+    Byte-level BPE keeps every byte in the alphabet, so unseen, misspelt or obfuscated words
+    ("f*ck", "fuuuck", "b1tch") still tokenise into known pieces.
+
+    Args:
+        texts: training corpus.
+        vocab_size: target vocabulary size (including the 256 byte symbols).
+
+    Returns:
+        The trained tokenizer (no padding/truncation enabled).
+    """
+    tok = Tokenizer(models.BPE(unk_token=UNK))
+    tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True, use_regex=True)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        min_frequency=2,
+        special_tokens=[PAD, UNK],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(texts, trainer=trainer)
+    assert tok.token_to_id(PAD) == 0
+    return tok
+
+
+def encode(
+    tok: Tokenizer, texts: list[str], max_length: int
+) -> tuple[list[list[int]], list[list[int]]]:
+    """Encode exactly as the library does at inference (truncate, pad with id 0)."""
+    tok = Tokenizer.from_str(tok.to_str())
+    tok.enable_truncation(max_length)
+    tok.enable_padding(pad_id=0)
+    encs = tok.encode_batch(texts)
+    return [e.ids for e in encs], [e.attention_mask for e in encs]

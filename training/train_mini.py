@@ -1,0 +1,453 @@
+"""Regenerate data and weights of the built-in "voicesafety/mini" models from fixed seeds.
+
+Run: ``python -m training.train_mini`` (about 30-45 min on a 2-core CPU). Steps:
+
+1. generate the synthetic text corpus (train / validation templates, held-out test templates);
+2. train the byte-level BPE tokenizer and the text model, calibrate its thresholds;
+3. synthesise speech with espeak-ng (train voices) and augment it (noise, resampling, gain,
+   codecs, padding); synthesise the held-out conditions (held-out templates x held-out voices /
+   held-out noise types);
+4. train the audio model on labels + distillation from the text model's transcript scores;
+5. evaluate, write ``training/work/metrics.json`` / ``metrics.md`` and the bundles under
+   ``voicesafety/models/mini/``, and check TorchScript / ONNX parity.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import multiprocessing as mp
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from training import audio_data as AD
+from training.corpus import Example, generate
+from training.metrics import calibrate_thresholds, evaluate, markdown_table, pr_table
+from training.tokenizer import encode, train_tokenizer
+from voicesafety.models.arch import (
+    AUDIO_MODEL_TYPE,
+    LABELS,
+    TEXT_MODEL_TYPE,
+    MiniAudioModel,
+    MiniTextModel,
+    save_mini,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+VERSION = "0.1.0"
+
+
+@dataclass
+class Settings:
+    """All knobs of a training run (defaults = the shipped models)."""
+
+    seed: int = 1234
+    data_dir: Path = ROOT / "training" / "data"
+    work_dir: Path = ROOT / "training" / "work"
+    bundle_dir: Path = ROOT / "voicesafety" / "models" / "mini"
+    threads: int = 2
+    # text
+    n_text_train: int = 40000
+    n_text_val: int = 4000
+    n_text_test: int = 6000
+    vocab_size: int = 2000
+    text_arch: dict = field(
+        default_factory=lambda: {"dim": 128, "layers": 2, "heads": 4, "max_length": 128}
+    )
+    text_epochs: int = 4
+    text_batch: int = 64
+    text_lr: float = 1e-3
+    # audio
+    n_audio_train: int = 6000
+    n_audio_val: int = 500
+    n_audio_test: int = 400
+    n_babble: int = 40
+    audio_arch: dict = field(
+        default_factory=lambda: {"n_mels": 64, "channels": 128, "attn_layers": 1, "heads": 4}
+    )
+    audio_epochs: int = 14
+    audio_batch: int = 32
+    audio_lr: float = 2e-3
+    distill_weight: float = 0.5
+    workers: int = 2
+    check_export: bool = True
+
+
+def _log(msg: str) -> None:
+    tqdm.write(f"[train_mini {time.strftime('%H:%M:%S')}] {msg}")
+
+
+def _seed_all(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as f:
+        for r in rows:
+            f.write(json.dumps(r) + "\n")
+
+
+# ======================================================================================= text
+
+
+def make_text_data(s: Settings) -> dict[str, list[Example]]:
+    """Generate and save the text splits (train/val from training templates, test held out)."""
+    data = {
+        "train": generate(s.n_text_train, s.seed, heldout=False),
+        "val": generate(s.n_text_val, s.seed + 1, heldout=False),
+        "test": generate(s.n_text_test, s.seed + 2, heldout=True),
+    }
+    for name, exs in data.items():
+        _write_jsonl(s.data_dir / f"text_{name}.jsonl", [e.__dict__ for e in exs])
+    return data
+
+
+def _text_tensors(tok, texts: list[str], max_length: int) -> tuple[torch.Tensor, torch.Tensor]:
+    ids, mask = encode(tok, texts, max_length)
+    return torch.tensor(ids, dtype=torch.long), torch.tensor(mask, dtype=torch.long)
+
+
+@torch.no_grad()
+def predict_text(model: MiniTextModel, tok, texts: list[str], max_length: int) -> np.ndarray:
+    """Sigmoid scores ``[N, L]`` for a list of texts, encoded as the library does."""
+    model.eval()
+    out = []
+    for i in range(0, len(texts), 256):
+        ids, mask = _text_tensors(tok, texts[i : i + 256], max_length)
+        out.append(torch.sigmoid(model(ids, mask)).numpy())
+    return np.concatenate(out) if out else np.zeros((0, len(LABELS)), np.float32)
+
+
+def _cosine(step: int, total: int, warmup: int) -> float:
+    if step < warmup:
+        return (step + 1) / warmup
+    return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+
+
+def train_text(s: Settings, data: dict[str, list[Example]]):
+    """Train tokenizer + text model; returns ``(model, tokenizer, thresholds)``."""
+    _seed_all(s.seed)
+    train = data["train"]
+    tok = train_tokenizer([e.text for e in train], vocab_size=s.vocab_size)
+    max_len = s.text_arch["max_length"]
+    model = MiniTextModel(vocab_size=tok.get_vocab_size(), num_labels=len(LABELS), **s.text_arch)
+    opt = torch.optim.AdamW(model.parameters(), lr=s.text_lr, weight_decay=0.01)
+    n = len(train)
+    steps = s.text_epochs * math.ceil(n / s.text_batch)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda st: _cosine(st, steps, max(1, steps // 20))
+    )
+    y_all = torch.tensor([e.labels for e in train], dtype=torch.float32)
+    texts = [e.text for e in train]
+    g = torch.Generator().manual_seed(s.seed)
+    bar = tqdm(total=steps, desc="text model", unit="step")
+    for _ in range(s.text_epochs):
+        model.train()
+        perm = torch.randperm(n, generator=g).tolist()
+        for i in range(0, n, s.text_batch):
+            idx = perm[i : i + s.text_batch]
+            ids, mask = _text_tensors(tok, [texts[j] for j in idx], max_len)
+            loss = F.binary_cross_entropy_with_logits(model(ids, mask), y_all[idx])
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.4f}")
+    bar.close()
+    model.eval()
+    yv = np.array([e.labels for e in data["val"]])
+    pv = predict_text(model, tok, [e.text for e in data["val"]], max_len)
+    return model, tok, calibrate_thresholds(yv, pv)
+
+
+# ====================================================================================== audio
+
+
+def _synth_job(job: tuple) -> tuple[np.ndarray, dict]:
+    text, seed, heldout_voice, noises, babble = job
+    rng = np.random.default_rng(seed)
+    v = AD.sample_voice(rng, heldout_voice)
+    wav = AD.synthesize(text, v.voice, v.speed, v.pitch)
+    wav = wav[: 14 * AD.SR]
+    wav, info = AD.augment(wav, rng, noises, babble)
+    info.update(voice=v.voice, speed=v.speed, pitch=v.pitch)
+    return (np.clip(wav, -1, 1) * 32767).astype(np.int16), info
+
+
+def _pool(workers: int):
+    return mp.get_context("fork").Pool(workers) if workers > 1 else None
+
+
+def synth_set(
+    s: Settings,
+    exs: list[Example],
+    seed: int,
+    heldout_voice: bool,
+    noises: list[str],
+    babble: list[np.ndarray] | None,
+    desc: str,
+) -> list[tuple[np.ndarray, dict]]:
+    """Synthesise and augment one audio split (parallel over ``s.workers`` processes)."""
+    jobs = [
+        (e.text, [seed, i], heldout_voice, noises, babble if "babble" in noises else None)
+        for i, e in enumerate(exs)
+    ]
+    pool = _pool(s.workers)
+    it = pool.imap(_synth_job, jobs, chunksize=8) if pool else map(_synth_job, jobs)
+    out = list(tqdm(it, total=len(jobs), desc=f"synth {desc}", unit="clip"))
+    if pool:
+        pool.close()
+        pool.join()
+    return out
+
+
+@torch.no_grad()
+def compute_features(model: MiniAudioModel, clips: list[tuple[np.ndarray, dict]]) -> list:
+    """Front-end log-mel features (float16 ``[M, N]``) of int16 clips."""
+    feats = []
+    for wav, _ in clips:
+        x = torch.from_numpy(wav.astype(np.float32) / 32767.0)
+        if x.numel() < 400:
+            x = F.pad(x, (0, 400 - x.numel()))
+        feats.append(model.features(x[None])[0].numpy().astype(np.float16))
+    return feats
+
+
+def _batch_feats(feats: list[np.ndarray], idx: list[int], floor: float) -> torch.Tensor:
+    n = max(feats[i].shape[1] for i in idx)
+    out = torch.full((len(idx), feats[idx[0]].shape[0], n), -floor)
+    for k, i in enumerate(idx):
+        out[k, :, : feats[i].shape[1]] = torch.from_numpy(feats[i].astype(np.float32))
+    return out
+
+
+def _spec_augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    b, m, n = x.shape
+    x = x.clone()
+    for k in range(b):
+        for _ in range(2):
+            w = int(torch.randint(0, 9, (1,), generator=g))
+            f0 = int(torch.randint(0, max(1, m - w), (1,), generator=g))
+            x[k, f0 : f0 + w, :] = x[k].mean()
+            w = int(torch.randint(0, min(20, max(1, n // 8)) + 1, (1,), generator=g))
+            t0 = int(torch.randint(0, max(1, n - w), (1,), generator=g))
+            x[k, :, t0 : t0 + w] = x[k].mean()
+    return x
+
+
+@torch.no_grad()
+def predict_audio_feats(model: MiniAudioModel, feats: list[np.ndarray]) -> np.ndarray:
+    """Sigmoid scores from precomputed features (batched by similar length)."""
+    model.eval()
+    order = sorted(range(len(feats)), key=lambda i: feats[i].shape[1])
+    out = np.zeros((len(feats), len(LABELS)), np.float32)
+    floor = model.frontend.floor
+    for i in range(0, len(order), 32):
+        idx = order[i : i + 32]
+        out[idx] = torch.sigmoid(model.forward_features(_batch_feats(feats, idx, floor))).numpy()
+    return out
+
+
+def train_audio(
+    s: Settings, feats: list[np.ndarray], targets: np.ndarray, val_feats, val_y
+) -> MiniAudioModel:
+    """Train the audio model on soft targets (labels mixed with text-model scores)."""
+    _seed_all(s.seed + 7)
+    model = MiniAudioModel(num_labels=len(LABELS), **s.audio_arch)
+    opt = torch.optim.AdamW(model.parameters(), lr=s.audio_lr, weight_decay=0.02)
+    # length-bucketed batches
+    order = sorted(range(len(feats)), key=lambda i: feats[i].shape[1])
+    batches = [order[i : i + s.audio_batch] for i in range(0, len(order), s.audio_batch)]
+    steps = s.audio_epochs * len(batches)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda st: _cosine(st, steps, max(1, steps // 20))
+    )
+    tgt = torch.from_numpy(targets.astype(np.float32))
+    g = torch.Generator().manual_seed(s.seed + 8)
+    floor = model.frontend.floor
+    bar = tqdm(total=steps, desc="audio model", unit="step")
+    best, best_state = -1.0, None
+    for epoch in range(s.audio_epochs):
+        model.train()
+        for bi in torch.randperm(len(batches), generator=g).tolist():
+            idx = batches[bi]
+            x = _spec_augment(_batch_feats(feats, idx, floor), g)
+            loss = F.binary_cross_entropy_with_logits(model.forward_features(x), tgt[idx])
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 2.0)
+            opt.step()
+            sched.step()
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.4f}")
+        if len(val_feats) and epoch >= s.audio_epochs // 2:
+            pv = predict_audio_feats(model, val_feats)
+            score = evaluate(val_y, pv, {lab: 0.5 for lab in LABELS})["binarized_ap"]
+            _log(f"audio epoch {epoch + 1}: val binarized AP {score:.4f}")
+            if score >= best:
+                best = score
+                best_state = {k: v.clone() for k, v in model.state_dict().items()}
+    bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return model.eval()
+
+
+# ======================================================================================= main
+
+
+def _config(kind: str, arch: dict, trained: bool, extra: dict) -> dict:
+    cfg = {
+        "voicesafety_format": 1,
+        "model_type": AUDIO_MODEL_TYPE if kind == "audio" else TEXT_MODEL_TYPE,
+        "labels": LABELS,
+        "problem_type": "multi_label_classification",
+        "trained": trained,
+        "arch": {"num_labels": len(LABELS), **arch},
+        "version": VERSION,
+    }
+    cfg.update(extra)
+    return cfg
+
+
+def run(s: Settings) -> dict:
+    """Full pipeline; returns the metrics dict (also written to ``work_dir/metrics.json``)."""
+    t0 = time.time()
+    torch.set_num_threads(s.threads)
+    s.work_dir.mkdir(parents=True, exist_ok=True)
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    metrics: dict = {"settings": {k: str(v) for k, v in asdict(s).items()}}
+
+    # ---- text
+    _log("generating text corpus")
+    tdata = make_text_data(s)
+    text_model, tok, text_thr = train_text(s, tdata)
+    max_len = s.text_arch["max_length"]
+    res_text = {}
+    for split in ("val", "test"):
+        y = np.array([e.labels for e in tdata[split]])
+        p = predict_text(text_model, tok, [e.text for e in tdata[split]], max_len)
+        res_text[f"text {split}"] = evaluate(y, p, text_thr)
+    metrics["text"] = res_text
+    metrics["text_thresholds"] = text_thr
+    _log("text:\n" + markdown_table(res_text))
+    save_mini(
+        text_model,
+        _config(
+            "text", {"vocab_size": tok.get_vocab_size(), **s.text_arch}, True,
+            {"max_length": max_len, "pad_id": 0},
+        ),
+        s.bundle_dir / "text",
+        policy={"thresholds": text_thr, "default": 0.5, "rule": "any"},
+        tokenizer=tok,
+    )  # fmt: skip
+
+    # ---- audio data
+    if not AD.espeak_available():
+        _log("espeak-ng not found: skipping the audio model")
+        metrics["wall_s"] = time.time() - t0
+        return metrics
+    a_train = generate(s.n_audio_train, s.seed + 10, heldout=False, spoken=True, concat_prob=0.15)
+    a_val = generate(s.n_audio_val, s.seed + 11, heldout=False, spoken=True, concat_prob=0.15)
+    babble_src = generate(s.n_babble, s.seed + 12, heldout=False, spoken=True, concat_prob=0.5)
+    babble = []
+    bab_rng = np.random.default_rng(s.seed + 13)
+    for e in babble_src:
+        v = AD.sample_voice(bab_rng, False)
+        babble.append(AD.synthesize(e.text, v.voice, v.speed, v.pitch))
+    conditions = {
+        "seen voices+noise": (False, AD.TRAIN_NOISES),
+        "held-out voices": (True, AD.TRAIN_NOISES),
+        "held-out noise": (False, AD.HELDOUT_NOISES),
+        "all held-out": (True, AD.HELDOUT_NOISES),
+    }
+    fe = MiniAudioModel(**s.audio_arch).eval()
+    train_clips = synth_set(s, a_train, s.seed + 20, False, AD.TRAIN_NOISES, None, "train")
+    val_clips = synth_set(s, a_val, s.seed + 21, False, AD.TRAIN_NOISES, None, "val")
+    test_sets = {}
+    for ci, (name, (hv, noises)) in enumerate(conditions.items()):
+        exs = generate(s.n_audio_test, s.seed + 30 + ci, heldout=True, spoken=True,
+                       concat_prob=0.15)  # fmt: skip
+        clips = synth_set(s, exs, s.seed + 40 + ci, hv, noises, babble, name)
+        test_sets[name] = (exs, clips)
+    _write_jsonl(
+        s.data_dir / "audio_manifest.jsonl",
+        [{"split": "train", "text": e.text, "labels": e.labels, **c[1]}
+         for e, c in zip(a_train, train_clips, strict=True)]
+        + [{"split": n, "text": e.text, "labels": e.labels, **c[1]}
+           for n, (exs, cl) in test_sets.items() for e, c in zip(exs, cl, strict=True)],
+    )  # fmt: skip
+    _log("computing features")
+    train_feats = compute_features(fe, train_clips)
+    val_feats = compute_features(fe, val_clips)
+
+    # ---- distillation targets
+    y_tr = np.array([e.labels for e in a_train], dtype=np.float32)
+    teacher = predict_text(text_model, tok, [e.text for e in a_train], max_len)
+    w = s.distill_weight
+    targets = (1 - w) * y_tr + w * teacher
+    y_val = np.array([e.labels for e in a_val])
+    audio_model = train_audio(s, train_feats, targets, val_feats, y_val)
+
+    pv = predict_audio_feats(audio_model, val_feats)
+    audio_thr = calibrate_thresholds(y_val, pv)
+    res_audio = {"audio val": evaluate(y_val, pv, audio_thr)}
+    for name, (exs, clips) in test_sets.items():
+        y = np.array([e.labels for e in exs])
+        p = predict_audio_feats(audio_model, compute_features(fe, clips))
+        res_audio[f"audio {name}"] = evaluate(y, p, audio_thr)
+        # text model on the same transcripts, for reference (upper bound of the distillation)
+    metrics["audio"] = res_audio
+    metrics["audio_thresholds"] = audio_thr
+    _log("audio:\n" + markdown_table(res_audio))
+    save_mini(
+        audio_model,
+        _config("audio", s.audio_arch, True, {"sample_rate": 16000}),
+        s.bundle_dir / "audio",
+        policy={"thresholds": audio_thr, "default": 0.5, "rule": "any"},
+    )
+    sizes = {k: sum(f.stat().st_size for f in (s.bundle_dir / k).iterdir()) / 1e6
+             for k in ("audio", "text")}  # fmt: skip
+    metrics["bundle_mb"] = sizes
+    if s.check_export:
+        from training.export import check_bundle
+
+        _log("checking TorchScript / ONNX export parity")
+        metrics["export"] = check_bundle(s.bundle_dir)
+    metrics["wall_s"] = time.time() - t0
+    (s.work_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    md = [
+        "## text\n", markdown_table(res_text), "\n", pr_table(res_text),
+        "\n## audio\n", markdown_table(res_audio), "\n", pr_table(res_audio),
+        f"\nbundle sizes (MB): {sizes}", f"\nwall time: {metrics['wall_s']:.0f} s",
+    ]  # fmt: skip
+    (s.work_dir / "metrics.md").write_text("\n".join(md) + "\n")
+    _log("\n".join(md))
+    return metrics
+
+
+def main() -> None:
+    """Command-line entry point."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--no-export-check", action="store_true")
+    args = ap.parse_args()
+    run(Settings(threads=args.threads, workers=args.workers, check_export=not args.no_export_check))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""voicesafety: toxicity scores for voice-chat audio and text.
+
+>>> import voicesafety as vs
+>>> clf = vs.Classifier.from_pretrained()          # embedded default, offline
+>>> clf.score("call.ogg").flags                      # doctest: +SKIP
+>>> clf.score_text("gg everyone").toxicity           # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from .classifier import Classifier
+from .errors import (
+    AudioDecodeError,
+    BackendError,
+    InputTypeError,
+    InvalidInputError,
+    ModalityError,
+    ModelLoadError,
+    PolicyError,
+    VoiceSafetyError,
+)
+from .policy import ThresholdPolicy
+from .results import AudioResult, ErrorResult, ModelInfo, TextResult, WindowScore
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AudioDecodeError",
+    "AudioResult",
+    "BackendError",
+    "Classifier",
+    "ErrorResult",
+    "InputTypeError",
+    "InvalidInputError",
+    "ModalityError",
+    "ModelInfo",
+    "ModelLoadError",
+    "PolicyError",
+    "TextResult",
+    "ThresholdPolicy",
+    "VoiceSafetyError",
+    "WindowScore",
+    "__version__",
+]

@@ -1,0 +1,487 @@
+"""Audio input: decoding, channel mixing, resampling to the model rate, and windowing.
+
+The defaults reproduce Roblox's reference ``inference.py`` exactly: librosa-style load (mono
+by channel mean, float32, soxr "HQ" resampling to 16 kHz, length fixed to
+``ceil(n * ratio)``), no normalisation, and for clips longer than the window, windows of
+``window`` seconds every ``hop`` seconds, the last one zero-padded, stopping after the first
+window that runs past the end. Clips no longer than the window are scored whole.
+
+Files are read in blocks and resampled with soxr's streaming resampler, so memory stays flat
+in the length of the file.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Union
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from .errors import AudioDecodeError, InputTypeError, InvalidInputError
+
+AudioInput = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO, np.ndarray, Any]
+"""A path, raw file bytes, a binary file object, a numpy array or a torch tensor."""
+
+#: Frames read from a file per block (about 4 s at 48 kHz): bounds memory for long files.
+BLOCK_FRAMES = 1 << 18
+#: soxr quality used by librosa >= 0.10 by default (``res_type="soxr_hq"``).
+RESAMPLE_QUALITY = "HQ"
+
+
+@dataclass(frozen=True)
+class Window:
+    """One analysis window: samples at the model rate, and where it lies in the clip."""
+
+    samples: np.ndarray
+    start: float
+    end: float
+
+
+def describe(item: object) -> str:
+    """A short human-readable name for an input, used in results and error messages."""
+    if isinstance(item, (str, os.PathLike)):
+        return str(item)
+    if isinstance(item, (bytes, bytearray, memoryview)):
+        return f"<{len(item)} bytes>"
+    shape = getattr(item, "shape", None)
+    if shape is not None:
+        return f"<{type(item).__module__.split('.')[0]}.{type(item).__name__} {tuple(shape)}>"
+    name = getattr(item, "name", None)
+    if isinstance(name, str):
+        return name
+    return f"<{type(item).__name__}>"
+
+
+# --------------------------------------------------------------------------- arrays
+
+
+def _to_float32(array: np.ndarray) -> np.ndarray:
+    """Scale PCM integers to [-1, 1] and cast floats to float32."""
+    kind = array.dtype.kind
+    if kind == "f":
+        return array.astype(np.float32, copy=False)
+    if kind == "i":
+        scale = float(2 ** (8 * array.dtype.itemsize - 1))
+        return (array.astype(np.float64) / scale).astype(np.float32)
+    if kind == "u":
+        half = float(2 ** (8 * array.dtype.itemsize - 1))
+        return ((array.astype(np.float64) - half) / half).astype(np.float32)
+    raise InputTypeError(
+        f"audio samples of dtype {array.dtype} are not supported; pass float32/float64 "
+        "samples in [-1, 1] or int16/int32/uint8 PCM"
+    )
+
+
+def _as_numpy(item: Any) -> np.ndarray | None:
+    """numpy view of a numpy array or torch tensor (any device), else None."""
+    if isinstance(item, np.ndarray):
+        return item
+    module = type(item).__module__
+    if module.startswith("torch") and hasattr(item, "detach"):
+        tensor = item.detach()
+        if tensor.is_complex():
+            raise InputTypeError("complex tensors are not audio; pass real samples")
+        if tensor.dtype.is_floating_point and tensor.dtype not in (_torch().float32, _torch().float64):
+            tensor = tensor.float()  # fp16 / bf16 have no numpy twin
+        return tensor.cpu().numpy()
+    return None
+
+
+def _torch() -> Any:
+    import torch
+
+    return torch
+
+
+def mono_float32(array: np.ndarray) -> np.ndarray:
+    """Validate a 1-D (mono) or 2-D (frames × channels) array and mix it to float32 mono."""
+    if array.dtype == np.bool_ or array.dtype.kind in "cOUSV":
+        raise InputTypeError(
+            f"audio arrays must hold real numbers, got dtype {array.dtype}; "
+            "pass float32 samples in [-1, 1] or integer PCM"
+        )
+    if array.ndim == 0:
+        raise InvalidInputError("audio must be 1-D (mono) or 2-D (frames × channels), got a scalar")
+    if array.ndim > 2:
+        raise InvalidInputError(
+            f"audio must be 1-D (mono) or 2-D (frames × channels), got shape {array.shape}. "
+            "For a batch, pass a list of clips: clf.score(list(batch))"
+        )
+    if array.ndim == 2 and array.shape[1] > array.shape[0]:
+        raise InvalidInputError(
+            f"2-D audio must be frames × channels (soundfile's layout); shape {array.shape} "
+            "has more channels than frames, which looks like channels × frames (torchaudio's "
+            "layout). Pass the transpose (x.T) or one channel (x[0])."
+        )
+    samples = _to_float32(array)
+    if samples.ndim == 2:
+        samples = samples.mean(axis=1, dtype=np.float32)
+    if samples.size == 0:
+        raise InvalidInputError("audio is empty (0 samples); pass at least a few milliseconds")
+    finite = np.isfinite(samples)
+    if not finite.all():
+        bad = int(samples.size - finite.sum())
+        raise InvalidInputError(
+            f"audio has {bad} NaN or infinite sample(s); clean it first, "
+            "e.g. np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0)"
+        )
+    return np.ascontiguousarray(samples)
+
+
+def resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
+    """Resample mono float32 audio like ``librosa.resample(res_type="soxr_hq")``."""
+    if rate == target:
+        return samples
+    out = soxr.resample(samples, rate, target, quality=RESAMPLE_QUALITY)
+    return _fix_length(out, _resampled_length(len(samples), rate, target))
+
+
+def _resampled_length(n: int, rate: int, target: int) -> int:
+    # librosa: n_samples = int(np.ceil(y.shape[-1] * ratio)), then util.fix_length.
+    return int(math.ceil(n * (float(target) / rate)))
+
+
+def _fix_length(samples: np.ndarray, size: int) -> np.ndarray:
+    if len(samples) >= size:
+        return samples[:size]
+    return np.pad(samples, (0, size - len(samples)))
+
+
+# --------------------------------------------------------------------------- sources
+
+
+def _check_rate(sample_rate: int | None) -> None:
+    if sample_rate is not None and (
+        isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer))
+        or sample_rate <= 0
+    ):
+        raise InvalidInputError(
+            f"sample_rate must be a positive integer (Hz), got {sample_rate!r}"
+        )
+
+
+def _open_soundfile(item: Any) -> sf.SoundFile:
+    """Open a path, bytes or binary file object with libsndfile, with helpful errors."""
+    if isinstance(item, (str, os.PathLike)):
+        path = Path(item)
+        if not path.exists():
+            hint = ""
+            if isinstance(item, str) and (" " in item or not path.suffix):
+                hint = " If this is text to score, use clf.score_text(...)."
+            raise AudioDecodeError(f"no such audio file: {str(item)!r}.{hint}")
+        if path.is_dir():
+            raise AudioDecodeError(f"{path} is a folder; pass an audio file inside it")
+        if path.stat().st_size == 0:
+            raise AudioDecodeError(f"{path} is an empty file (0 bytes)")
+        target: Any = str(path)
+        name = str(path)
+    elif isinstance(item, (bytes, bytearray, memoryview)):
+        if len(item) == 0:
+            raise AudioDecodeError("audio bytes are empty (0 bytes)")
+        target = io.BytesIO(bytes(item))
+        name = describe(item)
+    else:
+        target = item
+        name = describe(item)
+    try:
+        return sf.SoundFile(target)
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise AudioDecodeError(
+            f"could not decode {name}: {exc}. Supported formats are those of libsndfile "
+            f"{sf.__libsndfile_version__} (wav, flac, ogg/vorbis/opus, mp3 and more); convert "
+            "other formats first, e.g. `ffmpeg -i input.m4a output.wav`"
+        ) from exc
+
+
+class AudioSource:
+    """One audio input, yielding mono float32 blocks at the target rate.
+
+    Construction validates the input (type, shape, rate, readability) and raises a
+    :class:`~voicesafety.errors.VoiceSafetyError` on a user mistake.
+    """
+
+    def __init__(self, item: Any, target_rate: int, sample_rate: int | None = None) -> None:
+        _check_rate(sample_rate)
+        self.name = describe(item)
+        self.target_rate = target_rate
+        self._array: np.ndarray | None = None
+        self._file: sf.SoundFile | None = None
+        array = _as_numpy(item)
+        if array is not None:
+            rate = int(sample_rate) if sample_rate is not None else target_rate
+            self.input_rate = rate
+            self._array = resample(mono_float32(array), rate, target_rate)
+        elif isinstance(item, (str, os.PathLike, bytes, bytearray, memoryview)) or hasattr(
+            item, "read"
+        ):
+            self._file = _open_soundfile(item)
+            self.input_rate = self._file.samplerate
+            if self._file.frames == 0:
+                self._file.close()
+                raise InvalidInputError(f"{self.name} holds no audio (0 frames)")
+        else:
+            raise InputTypeError(
+                f"cannot score {type(item).__name__} as audio; pass a path, file bytes, a "
+                "binary file object, a numpy array or a torch tensor (or a list of them). "
+                "For text, use clf.score_text(...)."
+            )
+
+    def blocks(self) -> Iterator[np.ndarray]:
+        """Yield mono float32 samples at the target rate, block by block."""
+        if self._array is not None:
+            yield self._array
+            return
+        assert self._file is not None
+        with self._file as handle:
+            rate = handle.samplerate
+            stream = (
+                soxr.ResampleStream(rate, self.target_rate, 1, dtype="float32",
+                                    quality=RESAMPLE_QUALITY)
+                if rate != self.target_rate else None
+            )
+            n_in = n_out = 0
+            try:
+                for block in handle.blocks(BLOCK_FRAMES, dtype="float32", always_2d=True):
+                    mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
+                    if not np.isfinite(mono).all():
+                        raise InvalidInputError(f"{self.name} has NaN or infinite samples")
+                    n_in += len(mono)
+                    out = stream.resample_chunk(mono, last=False) if stream else mono
+                    n_out += len(out)
+                    if len(out):
+                        yield np.ascontiguousarray(out)
+            except sf.LibsndfileError as exc:
+                raise AudioDecodeError(f"could not decode {self.name}: {exc}") from exc
+            if n_in == 0:
+                raise InvalidInputError(f"{self.name} holds no audio (0 frames)")
+            if stream is not None:
+                # soxr yields round(n * ratio) samples; librosa pads to ceil(n * ratio).
+                tail = stream.resample_chunk(np.zeros(0, np.float32), last=True)
+                want = _resampled_length(n_in, rate, self.target_rate)
+                tail = _fix_length(tail, max(0, want - n_out))
+                if len(tail):
+                    yield np.ascontiguousarray(tail)
+
+
+def windows(
+    blocks: Iterator[np.ndarray],
+    rate: int,
+    window: float,
+    hop: float,
+    min_samples: int = 0,
+) -> Iterator[Window]:
+    """Cut a stream of blocks into analysis windows, exactly as Roblox's ``inference.py``.
+
+    A clip of at most ``window`` seconds is one window, unpadded (but zero-padded up to
+    ``min_samples``, the shortest input the model accepts). A longer clip gives windows of
+    ``int(window * rate)`` samples starting every ``int(hop * rate)`` samples; the first
+    window that runs past the end is zero-padded and is the last.
+    """
+    length = int(window * rate)
+    stride = int(hop * rate)
+    buffer = np.zeros(0, np.float32)
+    offset = 0  # absolute index of buffer[0]
+    start = 0  # absolute index of the next window's start
+    long_clip = False
+    for block in blocks:
+        buffer = np.concatenate([buffer, block]) if len(buffer) else block
+        # Only once we hold more than one window's worth do we know the clip is "long".
+        if not long_clip and len(buffer) + offset > length:
+            long_clip = True
+        while long_clip and start + length <= offset + len(buffer):
+            # This window lies fully inside the audio: the reference emits it unpadded.
+            lo = start - offset
+            yield Window(buffer[lo : lo + length].copy(), start / rate, (start + length) / rate)
+            start += stride
+            drop = min(start - offset, len(buffer))
+            if drop > 0:
+                buffer = buffer[drop:]
+                offset += drop
+    total = offset + len(buffer)
+    if total == 0:
+        raise InvalidInputError("audio is empty (0 samples)")
+    if not long_clip or not total / rate > window:
+        samples = buffer
+        if len(samples) < min_samples:
+            samples = np.pad(samples, (0, min_samples - len(samples)))
+        yield Window(np.ascontiguousarray(samples), 0.0, total / rate)
+        return
+    while start < total:
+        lo = start - offset
+        chunk = buffer[lo : lo + length]
+        overruns = start + length > total
+        if overruns:
+            chunk = np.pad(chunk, (0, length - len(chunk)))
+        yield Window(chunk.copy(), start / rate, min(start + length, total) / rate)
+        if overruns:
+            break
+        start += stride
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+@dataclass
+class _Item:
+    index: int
+    name: str
+    duration: float = 0.0
+    starts: list[float] | None = None
+    ends: list[float] | None = None
+    rows: list[np.ndarray | None] | None = None
+    error: Exception | None = None
+
+
+def score_audio(
+    items: list[Any],
+    spec: Any,
+    backend: Any,
+    model_info: Any,
+    *,
+    sample_rate: int | None = None,
+    window: float | None = None,
+    hop: float | None = None,
+    batch_size: int = 8,
+    errors: str = "raise",
+    progress: bool | None = None,
+    policy: Any = None,
+) -> list[Any]:
+    """Score audio inputs; one :class:`AudioResult` (or :class:`ErrorResult`) per input.
+
+    Windows are grouped by length and only windows of equal length share a batch, so a clip's
+    scores never depend on the other inputs of the call.
+    """
+    from tqdm.auto import tqdm
+
+    from .errors import VoiceSafetyError, at_index
+    from .results import AudioResult, ErrorResult, WindowScore
+    from .scoring import activate, aggregate
+
+    if errors not in ("raise", "return"):
+        raise InvalidInputError(f"errors must be 'raise' or 'return', got {errors!r}")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise InvalidInputError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if window is None:
+        window, hop = spec.window, spec.hop if hop is None else float(hop)
+    else:
+        window = float(window)
+        hop = window if hop is None else float(hop)
+    if not window > 0 or not hop > 0:
+        raise InvalidInputError(f"window and hop must be positive seconds, got {window}, {hop}")
+    if hop > window:
+        raise InvalidInputError(
+            f"hop ({hop} s) is longer than window ({window} s): audio between windows would be "
+            "skipped. Use hop <= window."
+        )
+    rate = spec.sample_rate
+    labels = list(spec.labels)
+    policy = policy or spec.policy
+    single = len(items) == 1
+    states = [_Item(i, describe(x), starts=[], ends=[], rows=[]) for i, x in enumerate(items)]
+
+    total = sum(_estimate_seconds(x, sample_rate) for x in items)
+    # progress=None: a bar only for long work (> 10 min of audio), and only on a terminal.
+    disable = (not progress) if progress is not None else (None if total > 600 else True)
+    bar = tqdm(total=round(total, 1), unit="s", unit_scale=True, desc="scoring audio",
+               disable=disable, leave=False)
+
+    buckets: dict[int, list[tuple[_Item, int, np.ndarray]]] = {}
+    pending = 0
+
+    def flush(length: int) -> None:
+        nonlocal pending
+        batch = buckets.pop(length, [])
+        if not batch:
+            return
+        pending -= len(batch)
+        live = [(st, k, x) for st, k, x in batch if st.error is None]
+        if not live:
+            return
+        logits = _run(backend, np.stack([x for _, _, x in live]), len(labels))
+        probs = activate(logits, spec.activation)
+        for (st, k, _), row in zip(live, probs):
+            assert st.rows is not None
+            st.rows[k] = row
+
+    for state, item in zip(states, items):
+        try:
+            source = AudioSource(item, rate, sample_rate)
+            for win in windows(source.blocks(), rate, window, hop, spec.min_samples):
+                assert state.rows is not None and state.starts is not None
+                assert state.ends is not None
+                k = len(state.rows)
+                state.rows.append(None)
+                state.starts.append(win.start)
+                state.ends.append(win.end)
+                bar.update(max(0.0, win.end - state.duration))
+                state.duration = win.end
+                bucket = buckets.setdefault(len(win.samples), [])
+                bucket.append((state, k, win.samples))
+                pending += 1
+                if len(bucket) >= batch_size:
+                    flush(len(win.samples))
+                elif pending > 4 * batch_size:  # bound memory: flush the fullest bucket
+                    flush(max(buckets, key=lambda n: len(buckets[n])))
+        except VoiceSafetyError as exc:
+            if errors == "raise":
+                bar.close()
+                raise (exc if single else at_index(exc, state.index)) from exc
+            state.error = exc
+    for length in list(buckets):
+        flush(length)
+    bar.close()
+
+    results: list[Any] = []
+    toxic = spec.toxic_labels
+    for state in states:
+        if state.error is not None:
+            results.append(ErrorResult(index=state.index, source=state.name,
+                                       error=type(state.error).__name__,
+                                       message=str(state.error)))
+            continue
+        assert state.rows is not None and state.starts is not None and state.ends is not None
+        matrix = np.stack([r for r in state.rows if r is not None])
+        wins = [
+            WindowScore(start=s, end=e, scores=dict(zip(labels, map(float, row))))
+            for s, e, row in zip(state.starts, state.ends, matrix)
+        ]
+        scores, flags, toxicity = aggregate(matrix.max(axis=0), labels, toxic, policy)
+        results.append(AudioResult(
+            source=state.name, duration=state.duration, scores=scores, windows=wins,
+            flags=flags, flagged=bool(flags), toxicity=toxicity, policy=policy,
+            model=model_info,
+        ))
+    return results
+
+
+def _estimate_seconds(item: Any, sample_rate: int | None) -> float:
+    """Duration of an input without decoding it (0 when unknown); for progress bars."""
+    try:
+        if isinstance(item, (str, os.PathLike)):
+            info = sf.info(str(item))
+            return info.frames / info.samplerate
+        shape = getattr(item, "shape", None)
+        if shape:
+            return float(shape[0]) / float(sample_rate or 16_000)
+    except Exception:  # noqa: BLE001 - only an estimate; real errors surface when scoring
+        return 0.0
+    return 0.0
+
+
+def _run(backend: Any, batch: np.ndarray, n_labels: int) -> np.ndarray:
+    from .backends import to_numpy
+    from .errors import BackendError
+
+    logits = to_numpy(backend.run({"input_values": batch}))
+    if logits.ndim != 2 or logits.shape[1] != n_labels:
+        raise BackendError(
+            f"the model returned logits of shape {tuple(logits.shape)} but has {n_labels} labels"
+        )
+    return logits

@@ -1,0 +1,37 @@
+"""The backend interface: a compiled model that maps input arrays to logits."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import numpy as np
+
+
+class Backend(ABC):
+    """Runs one model on one device.
+
+    ``run`` takes the model's inputs by name (``input_values`` for audio; ``input_ids`` and
+    ``attention_mask`` for text) as numpy arrays or torch tensors and returns logits
+    ``[batch, labels]`` as a numpy array or a torch tensor (use :func:`to_numpy`).
+    """
+
+    name: ClassVar[str]
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+
+    @abstractmethod
+    def run(self, inputs: Mapping[str, Any]) -> Any:
+        """Logits for one batch."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(device={self.device!r})"
+
+
+def to_numpy(values: Any) -> np.ndarray:
+    """float32 numpy array from a numpy array or a torch tensor on any device."""
+    if isinstance(values, np.ndarray):
+        return values.astype(np.float32, copy=False)
+    return values.detach().float().cpu().numpy()

@@ -1,0 +1,255 @@
+"""Read a checkpoint folder into a :class:`ModelSpec` and a torch module that returns logits.
+
+Supported folders: Hugging Face audio classifiers (WavLM, wav2vec2, HuBERT and kin), Hugging
+Face text sequence classifiers (BERT, RoBERTa, DistilBERT, DeBERTa and kin), and voicesafety's
+own "mini" models. Every module returned here maps plain tensors to a logits tensor, which is
+what every backend runs and exports.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ModelLoadError
+from .policy import ThresholdPolicy
+from .registry import Activation, Modality, RegistryEntry, is_negative, lookup
+
+#: Hugging Face ``model_type`` values of speech encoders voicesafety runs as audio classifiers.
+AUDIO_MODEL_TYPES = frozenset(
+    {"wavlm", "wav2vec2", "wav2vec2-conformer", "wav2vec2-bert", "hubert", "data2vec-audio",
+     "unispeech", "unispeech-sat", "sew", "sew-d"}
+)
+MINI_TYPES = {"voicesafety-mini-audio": "audio", "voicesafety-mini-text": "text"}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything about a model except its weights: modality, labels, activation, input."""
+
+    name: str
+    modality: Modality
+    labels: tuple[str, ...]
+    activation: Activation
+    negative_labels: tuple[str, ...] = ()
+    policy: ThresholdPolicy = field(default_factory=ThresholdPolicy)
+    sample_rate: int = 16_000
+    window: float = 15.0
+    hop: float = 15.0
+    min_samples: int = 400
+    max_length: int | None = None
+    do_normalize: bool = False
+    trained: bool = True
+    path: Path | None = None
+    format: str = "hf"
+
+    @property
+    def toxic_labels(self) -> tuple[str, ...]:
+        """Labels that count as toxicity (all but the negative ones)."""
+        return tuple(label for label in self.labels if label not in self.negative_labels)
+
+    def with_policy(self, policy: ThresholdPolicy) -> ModelSpec:
+        """A copy with another threshold policy (checked against the labels)."""
+        return replace(self, policy=policy.check_labels(self.labels))
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelLoadError(f"cannot read {path}: {exc}") from exc
+
+
+def is_checkpoint_folder(folder: Path) -> bool:
+    """Whether ``folder`` holds a single checkpoint (rather than a bundle of them)."""
+    return (folder / "config.json").is_file()
+
+
+def load_folder(folder: Path, name: str) -> tuple[Any, ModelSpec, Any]:
+    """Load a checkpoint folder: ``(torch module, spec, tokenizer or None)``."""
+    config = _read_json(folder / "config.json")
+    model_type = str(config.get("model_type", ""))
+    if model_type in MINI_TYPES:
+        return _load_mini(folder, name, config)
+    entry = lookup(name) or lookup(str(folder))
+    if model_type in AUDIO_MODEL_TYPES or (entry is not None and entry.modality == "audio"):
+        return _load_hf_audio(folder, name, config, entry)
+    if "architectures" in config or "id2label" in config:
+        return _load_hf_text(folder, name, config, entry)
+    raise ModelLoadError(
+        f"{folder / 'config.json'} describes neither an audio nor a text classifier "
+        f"(model_type={model_type!r}); voicesafety loads Hugging Face audio/sequence "
+        "classification checkpoints and its own mini models"
+    )
+
+
+# --------------------------------------------------------------------------- labels
+
+
+def _labels_and_activation(
+    config: dict[str, Any], entry: RegistryEntry | None
+) -> tuple[tuple[str, ...], Activation, tuple[str, ...]]:
+    id2label = config.get("id2label") or {}
+    labels = tuple(str(id2label[k]) for k in sorted(id2label, key=lambda k: int(k)))
+    if entry is not None:
+        if labels and len(labels) != len(entry.labels):
+            raise ModelLoadError(
+                f"checkpoint has {len(labels)} outputs but {entry.repo_id} should have "
+                f"{len(entry.labels)} ({', '.join(entry.labels)}); is this the right model?"
+            )
+        return entry.labels, entry.activation, entry.negative_labels
+    if not labels:
+        n = int(config.get("num_labels", 2))
+        labels = tuple(f"LABEL_{i}" for i in range(n))
+    problem = config.get("problem_type")
+    # Hugging Face's convention: no problem_type with several labels means single-label.
+    activation: Activation = "sigmoid" if problem == "multi_label_classification" else "softmax"
+    if len(labels) == 1:
+        activation = "sigmoid"
+    negatives = tuple(label for label in labels if is_negative(label))
+    return labels, activation, negatives
+
+
+def _policy_for(entry: RegistryEntry | None, folder: Path, labels: tuple[str, ...]) -> ThresholdPolicy:
+    file = folder / "policy.json"
+    if file.is_file():
+        return ThresholdPolicy.from_json(file).check_labels(labels)
+    if entry is not None and entry.thresholds:
+        return ThresholdPolicy(thresholds=entry.thresholds, default=entry.default_threshold)
+    return ThresholdPolicy()
+
+
+# --------------------------------------------------------------------------- audio
+
+
+def receptive_field(kernels: list[int], strides: list[int]) -> int:
+    """Samples a strided conv stack needs to produce one output frame."""
+    field_ = 1
+    for kernel, stride in zip(reversed(kernels), reversed(strides)):
+        field_ = (field_ - 1) * stride + kernel
+    return field_
+
+
+def _load_hf_audio(
+    folder: Path, name: str, config: dict[str, Any], entry: RegistryEntry | None
+) -> tuple[Any, ModelSpec, None]:
+    import torch
+    from transformers import AutoModelForAudioClassification
+
+    from ._wrappers import HFAudioLogits
+
+    labels, activation, negatives = _labels_and_activation(config, entry)
+    pre = folder / "preprocessor_config.json"
+    pre_cfg = _read_json(pre) if pre.is_file() else {}
+    # Roblox's reference applies no normalisation; other checkpoints say so in their
+    # preprocessor config (as the Hugging Face feature extractor would).
+    do_normalize = bool(pre_cfg.get("do_normalize", False)) and entry is None
+    try:
+        model = AutoModelForAudioClassification.from_pretrained(
+            str(folder), num_labels=len(labels)
+        )
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelLoadError(f"cannot load audio checkpoint {folder}: {exc}") from exc
+    model.eval()
+    kernels = list(config.get("conv_kernel", [10, 3, 3, 3, 3, 2, 2]))
+    strides = list(config.get("conv_stride", [5, 2, 2, 2, 2, 2, 2]))
+    spec = ModelSpec(
+        name=entry.repo_id if entry else name,
+        modality="audio",
+        labels=labels,
+        activation=activation,
+        negative_labels=negatives,
+        policy=_policy_for(entry, folder, labels),
+        sample_rate=int(pre_cfg.get("sampling_rate", 16_000)),
+        min_samples=receptive_field(kernels, strides),
+        do_normalize=do_normalize,
+        path=folder,
+        format="hf",
+    )
+    return HFAudioLogits(model, do_normalize).to(torch.float32), spec, None
+
+
+# --------------------------------------------------------------------------- text
+
+
+def _text_max_length(config: dict[str, Any], tokenizer: Any) -> int:
+    limit = int(getattr(tokenizer, "model_max_length", 0) or 0)
+    positions = int(config.get("max_position_embeddings", 512))
+    if config.get("model_type") in {"roberta", "xlm-roberta", "camembert", "longformer"}:
+        positions -= int(config.get("pad_token_id", 1)) + 1  # positions start after padding_idx
+    if 0 < limit < 1_000_000:
+        return min(limit, positions)
+    return positions
+
+
+def _load_hf_text(
+    folder: Path, name: str, config: dict[str, Any], entry: RegistryEntry | None
+) -> tuple[Any, ModelSpec, Any]:
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from ._wrappers import HFTextLogits
+
+    labels, activation, negatives = _labels_and_activation(config, entry)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    except (OSError, ValueError, TypeError) as exc:
+        raise ModelLoadError(
+            f"cannot load the tokenizer of text checkpoint {folder}: {exc}. A text model "
+            "folder needs its tokenizer files (tokenizer.json or vocab files) beside config.json."
+        ) from exc
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(str(folder))
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelLoadError(f"cannot load text checkpoint {folder}: {exc}") from exc
+    model.eval()
+    spec = ModelSpec(
+        name=entry.repo_id if entry else name,
+        modality="text",
+        labels=labels,
+        activation=activation,
+        negative_labels=negatives,
+        policy=_policy_for(entry, folder, labels),
+        max_length=_text_max_length(config, tokenizer),
+        path=folder,
+        format="hf",
+    )
+    return HFTextLogits(model), spec, tokenizer
+
+
+# --------------------------------------------------------------------------- mini
+
+
+def _load_mini(folder: Path, name: str, config: dict[str, Any]) -> tuple[Any, ModelSpec, Any]:
+    from .models.arch import load_mini
+
+    try:
+        model, config = load_mini(folder)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise ModelLoadError(f"cannot load voicesafety model {folder}: {exc}") from exc
+    modality = MINI_TYPES[config["model_type"]]
+    labels = tuple(config["labels"])
+    tokenizer = None
+    if modality == "text":
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    spec = ModelSpec(
+        name=name,
+        modality=modality,  # type: ignore[arg-type]
+        labels=labels,
+        activation="sigmoid" if config.get("problem_type") != "single_label_classification"
+        else "softmax",
+        negative_labels=tuple(label for label in labels if is_negative(label)),
+        policy=_policy_for(None, folder, labels),
+        sample_rate=int(config.get("sample_rate", 16_000)),
+        window=float(config.get("window", 15.0)),
+        hop=float(config.get("hop", config.get("window", 15.0))),
+        min_samples=int(config.get("min_samples", 400)),
+        max_length=int(config["max_length"]) if "max_length" in config else None,
+        trained=bool(config.get("trained", True)),
+        path=folder,
+        format="mini",
+    )
+    return model, spec, tokenizer

@@ -1,0 +1,51 @@
+"""Exceptions raised by voicesafety.
+
+Every error a user can cause is a :class:`VoiceSafetyError`, and its message says how to fix it.
+The subclasses also derive from the matching builtin (``ValueError``, ``TypeError``, ...), so
+code that already catches those keeps working.
+"""
+
+from __future__ import annotations
+
+
+class VoiceSafetyError(Exception):
+    """Base class of every voicesafety error."""
+
+
+class InvalidInputError(VoiceSafetyError, ValueError):
+    """The input is of the right kind but unusable (empty, NaN, wrong shape, bad rate...)."""
+
+
+class InputTypeError(VoiceSafetyError, TypeError):
+    """The input is of a type voicesafety cannot score."""
+
+
+class AudioDecodeError(VoiceSafetyError, ValueError):
+    """An audio file or byte string could not be read (missing, corrupt, unknown format)."""
+
+
+class ModelLoadError(VoiceSafetyError, OSError):
+    """A model could not be found, downloaded or read."""
+
+
+class ModalityError(VoiceSafetyError, TypeError):
+    """Audio was given to a text-only classifier, or text to an audio-only one."""
+
+
+class BackendError(VoiceSafetyError, RuntimeError):
+    """A backend or device is unavailable or failed."""
+
+
+class PolicyError(VoiceSafetyError, ValueError):
+    """A threshold policy is invalid or does not fit the model's labels."""
+
+
+def at_index(error: VoiceSafetyError, index: int) -> VoiceSafetyError:
+    """Return a copy of ``error`` (same class) whose message names the failing list index.
+
+    The copy has ``index`` set and the original error as ``__cause__``.
+    """
+    wrapped = type(error)(f"input #{index}: {error}")
+    wrapped.index = index  # type: ignore[attr-defined]
+    wrapped.__cause__ = error
+    return wrapped

@@ -1,0 +1,1 @@
+"""Compact built-in models ("voicesafety/mini") and their architectures."""
