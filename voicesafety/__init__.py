@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from .classifier import Classifier
+from .display import MissingDependencyError
 from .errors import (
     AudioDecodeError,
     BackendError,
@@ -19,8 +20,9 @@ from .errors import (
     PolicyError,
     VoiceSafetyError,
 )
+from .evaluation import EvalReport, evaluate
 from .policy import ThresholdPolicy
-from .results import AudioResult, ErrorResult, ModelInfo, TextResult, WindowScore
+from .results import AudioResult, ErrorResult, ModelInfo, ResultList, TextResult, WindowScore
 
 __version__ = "0.1.0"
 
@@ -30,15 +32,19 @@ __all__ = [
     "BackendError",
     "Classifier",
     "ErrorResult",
+    "EvalReport",
     "InputTypeError",
     "InvalidInputError",
+    "MissingDependencyError",
     "ModalityError",
     "ModelInfo",
     "ModelLoadError",
     "PolicyError",
+    "ResultList",
     "TextResult",
     "ThresholdPolicy",
     "VoiceSafetyError",
     "WindowScore",
     "__version__",
+    "evaluate",
 ]

@@ -81,8 +81,8 @@ def _to_float32(array: np.ndarray) -> np.ndarray:
 
 def _as_numpy(item: Any) -> np.ndarray | None:
     """numpy view of a numpy array or torch tensor (any device), else None."""
-    if isinstance(item, np.ndarray):
-        return item
+    if isinstance(item, (np.ndarray, np.generic)):
+        return np.asarray(item)
     module = type(item).__module__
     if module.startswith("torch") and hasattr(item, "detach"):
         tensor = item.detach()

@@ -9,6 +9,8 @@ what every backend runs and exports.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -69,6 +71,28 @@ def is_checkpoint_folder(folder: Path) -> bool:
 
 def load_folder(folder: Path, name: str) -> tuple[Any, ModelSpec, Any]:
     """Load a checkpoint folder: ``(torch module, spec, tokenizer or None)``."""
+    with _quiet_transformers():
+        return _load_folder(folder, name)
+
+
+@contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """Hide transformers' per-load progress bars; restore the user's setting after."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
+def _load_folder(folder: Path, name: str) -> tuple[Any, ModelSpec, Any]:
     config = _read_json(folder / "config.json")
     model_type = str(config.get("model_type", ""))
     if model_type in MINI_TYPES:

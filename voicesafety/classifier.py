@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .audio import AudioInput, score_audio
 from .errors import ModalityError, ModelLoadError
 from .policy import ThresholdPolicy
-from .results import AudioResult, ErrorResult, ModelInfo, TextResult
+from .results import AudioResult, ErrorResult, ModelInfo, ResultList, TextResult
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass
@@ -20,6 +23,7 @@ class _Head:
     backend: Any
     tokenizer: Any = None
     encoder: Any = None
+    differentiable: Any = None
 
     def info(self) -> ModelInfo:
         return ModelInfo(
@@ -74,33 +78,40 @@ class Classifier:
         """
         from . import backends, hub
         from .checkpoint import is_checkpoint_folder, load_folder
+        from .export import is_exported, load_exported
         from .registry import DEFAULT_MODEL
 
         name = DEFAULT_MODEL if name_or_path is None else str(name_or_path)
         folder = hub.resolve(name_or_path, revision)
         device = backends.resolve_device(device)
         parts: dict[str, tuple[Any, Any, Any]] = {}
-        if folder.is_dir() and is_checkpoint_folder(folder):
-            module, spec, tok = load_folder(folder, name)
+        if folder.is_file() and folder.suffix.lower() in (".onnx", ".pt", ".ts"):
+            module, spec, tok = load_exported(folder, name)  # a file the user pointed at
+            parts[spec.modality] = (module, spec, tok)
+        elif is_exported(folder) or (folder.is_dir() and is_checkpoint_folder(folder)):
+            module, spec, tok = (load_exported if is_exported(folder) else load_folder)(
+                folder, name)
             parts[spec.modality] = (module, spec, tok)
         elif folder.is_dir() and ((folder / "audio").is_dir() or (folder / "text").is_dir()):
             for sub in ("audio", "text"):
                 if (folder / sub).is_dir():
-                    module, spec, tok = load_folder(folder / sub, name)
+                    loader = load_exported if is_exported(folder / sub) else load_folder
+                    module, spec, tok = loader(folder / sub, name)
                     if spec.modality != sub:
                         raise ModelLoadError(f"{folder / sub} holds a {spec.modality} model")
                     parts[sub] = (module, spec, tok)
         else:
             raise ModelLoadError(
                 f"{folder} is not a model: expected a folder with config.json (a Hugging Face "
-                "or voicesafety checkpoint) or a bundle folder with audio/ and text/ subfolders"
+                "or voicesafety checkpoint), an exported folder (voicesafety.json), a .onnx or "
+                "TorchScript .pt file, or a bundle folder with audio/ and text/ subfolders"
             )
         user_policy = ThresholdPolicy.coerce(policy)
         heads: dict[str, _Head] = {}
         for modality, (module, spec, tok) in parts.items():
             if user_policy is not None:
                 spec = spec.with_policy(user_policy)
-            head = _Head(spec, backends.create(module, spec, backend, device), tok)
+            head = _Head(spec, backends.create(module, spec, backend, device, tok), tok)
             if modality == "text":
                 from .text import TextEncoder
 
@@ -214,35 +225,95 @@ class Classifier:
         single = not isinstance(audio, (list, tuple))
         items = [audio] if single else list(audio)
         if not items:
-            return []
+            return ResultList()
         results = score_audio(
             items, head.spec, head.backend, head.info(), sample_rate=sample_rate, window=window,
             hop=hop, batch_size=batch_size, errors=errors, progress=progress,
         )
-        return results[0] if single else results
+        return results[0] if single else ResultList(results)
 
     def score_text(
         self,
         text: str | list[str],
         *,
         batch_size: int = 32,
+        max_length: int | None = None,
+        as_tensor: bool = False,
         progress: bool | None = None,
-    ) -> TextResult | list[TextResult]:
+    ) -> TextResult | list[TextResult] | torch.Tensor:
         """Score one text or many.
 
         Args:
             text: a str, or a list of str (results in input order).
             batch_size: texts per forward pass; texts are sorted by length into batches.
+            max_length: truncate at this many tokens (special tokens included) instead of the
+                model's maximum; values above the model's maximum are capped to it. Truncation
+                is reported on each result (``truncated``, ``num_tokens``).
+            as_tensor: return a ``torch.Tensor [n, labels]`` of probabilities on the
+                classifier's device instead of results (no numpy round trip on the torch
+                backend; computed under ``torch.no_grad()``; always 2-D, also for one str).
+                For gradients use :meth:`text_module`.
             progress: show a progress bar (default: only for long work, on a terminal).
+
+        Returns:
+            A :class:`TextResult` for one str, a list of them in input order for a list, or
+            a tensor with ``as_tensor=True``. Empty and whitespace-only texts are not run
+            through the model: toxicity 0, not flagged, ``num_tokens`` 0.
+
+        Raises:
+            InputTypeError: ``text`` is not a str or a list of str (the message names the
+                index of a bad item, e.g. None).
+            InvalidInputError: bad ``batch_size`` or ``max_length``.
         """
         from .text import check_texts, score_texts
 
         head = self._head("text")
         texts, single = check_texts(text)
-        if not texts:
-            return []
+        if not texts and not as_tensor:
+            return ResultList()
         results = score_texts(
             texts, head.spec, head.backend, head.encoder, head.info(), batch_size=batch_size,
-            progress=progress,
+            max_length=max_length, progress=progress, as_tensor=as_tensor,
         )
-        return results[0] if single else results
+        if as_tensor:
+            return results
+        return results[0] if single else ResultList(results)
+
+    def text_module(self) -> Any:
+        """The text model as a differentiable, frozen ``torch.nn.Module`` (cached).
+
+        Returns a :class:`~voicesafety.differentiable.DifferentiableToxicity` on this
+        classifier's device: ``module(token_probs [B, S, V], attention_mask)`` or
+        ``module(inputs_embeds=...)`` gives toxicity ``[B]`` with gradients flowing to the
+        inputs (STA as a loss: ``1 - toxicity``). Works whatever the backend: with a
+        non-torch backend the PyTorch weights are loaded again from the checkpoint.
+        """
+        head = self._head("text")
+        if head.differentiable is None:
+            from . import differentiable
+
+            module = getattr(head.backend, "module", None)
+            if head.backend.name != "torch" or module is None:
+                from .checkpoint import load_folder
+
+                if head.spec.path is None or not (head.spec.path / "config.json").is_file():
+                    raise ModelLoadError(
+                        f"{self.name}: the differentiable path needs the PyTorch checkpoint "
+                        "(a folder with config.json); load the original model, not an export"
+                    )
+                module = load_folder(head.spec.path, head.spec.name)[0]
+            head.differentiable = differentiable.build(
+                module, head.spec, head.encoder, head.backend.device
+            )
+        return head.differentiable
+
+    def score_text_differentiable(
+        self,
+        token_probs: Any = None,
+        attention_mask: Any = None,
+        *,
+        inputs_embeds: Any = None,
+    ) -> Any:
+        """Toxicity ``[B]`` of token distributions ``[B, S, V]`` (or ``inputs_embeds``),
+        differentiable with respect to them; see :meth:`text_module`."""
+        return self.text_module()(token_probs, attention_mask, inputs_embeds=inputs_embeds)

@@ -91,7 +91,60 @@ class ThresholdPolicy(BaseModel):
             raise PolicyError(f"invalid threshold policy: {exc}") from exc
 
     @classmethod
-    def coerce(cls, policy: ThresholdPolicy | str | Path | Mapping | None) -> ThresholdPolicy | None:
+    def calibrate(
+        cls,
+        scores: object,
+        y_true: object,
+        labels: Iterable[str],
+        target_fpr: float = 0.01,
+        *,
+        default: float = 0.5,
+    ) -> ThresholdPolicy:
+        """Per-label thresholds that keep the false-positive rate ≤ ``target_fpr`` on this data.
+
+        Roblox chose the v2 thresholds this way, at 1% FPR. For each label the lowest
+        threshold (hence the highest recall) meeting the target is picked, with scikit-learn's
+        ``roc_curve`` (``pip install "voicesafety[eval]"``). Labels that no clean item has
+        keep ``default``.
+
+        Args:
+            scores: array-like ``[n_items, n_labels]`` of scores in [0, 1].
+            y_true: array-like ``[n_items, n_labels]`` of 0/1 (or bool): whether each item
+                carries each label.
+            labels: the label name of each column.
+            target_fpr: the false-positive rate to stay at or under, per label.
+            default: threshold for labels not calibrated.
+
+        Example:
+            >>> ThresholdPolicy.calibrate([[0.9], [0.2], [0.4]], [[1], [0], [0]], ["Profanity"],
+            ...                           target_fpr=0.0).thresholds["Profanity"]
+            0.9
+        """
+        import numpy as np
+
+        from .evaluation import threshold_at_fpr
+
+        names = list(labels)
+        s = np.asarray(scores, dtype=np.float64)
+        y = np.asarray(y_true)
+        if s.ndim == 1 and len(names) == 1:
+            s, y = s.reshape(-1, 1), y.reshape(-1, 1)
+        if s.ndim != 2 or s.shape != y.shape or s.shape[1] != len(names):
+            raise PolicyError(
+                f"scores {s.shape} and y_true {y.shape} must both be [n_items, {len(names)}] "
+                f"(one column per label of {names})"
+            )
+        thresholds = {}
+        for j, label in enumerate(names):
+            point = threshold_at_fpr(y[:, j], s[:, j], target_fpr)
+            if point is not None:
+                thresholds[label] = point.threshold
+        return cls(thresholds=thresholds, default=default)
+
+    @classmethod
+    def coerce(
+        cls, policy: ThresholdPolicy | str | Path | Mapping | None
+    ) -> ThresholdPolicy | None:
         """Accept a policy, a path to its JSON, a JSON string, a dict, or None."""
         if policy is None or isinstance(policy, ThresholdPolicy):
             return policy

@@ -58,6 +58,20 @@ class AudioResult(_Result):
     policy: ThresholdPolicy
     model: ModelInfo
 
+    def _repr_html_(self) -> str:
+        from .display import audio_result_html
+
+        return audio_result_html(self)
+
+    def plot(self, ax: Any = None, labels: list[str] | None = None) -> Any:
+        """Timeline of per-window scores (matplotlib; ``pip install "voicesafety[plot]"``).
+
+        Draws on ``ax`` when given, else on a new figure; returns the Axes.
+        """
+        from .display import plot_audio
+
+        return plot_audio(self, ax=ax, labels=labels)
+
 
 class TextResult(_Result):
     """Scores for one text; ``truncated`` is true when the text was cut at the model's limit."""
@@ -71,6 +85,17 @@ class TextResult(_Result):
     num_tokens: int = 0
     policy: ThresholdPolicy
     model: ModelInfo
+
+    def _repr_html_(self) -> str:
+        from .display import text_result_html
+
+        return text_result_html(self)
+
+    def plot(self, ax: Any = None) -> Any:
+        """Bar chart of the scores with thresholds marked (matplotlib; the ``plot`` extra)."""
+        from .display import plot_text
+
+        return plot_text(self, ax=ax)
 
 
 class ErrorResult(BaseModel):
@@ -88,3 +113,21 @@ class ErrorResult(BaseModel):
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python version (JSON-compatible)."""
         return self.model_dump(mode="json")
+
+
+class ResultList(list):
+    """A list of results (what ``score``/``score_text`` return for a list input).
+
+    A plain ``list`` in every way, plus a compact HTML table in notebooks and :meth:`plot`.
+    """
+
+    def _repr_html_(self) -> str:
+        from .display import result_list_html
+
+        return result_list_html(self)
+
+    def plot(self, ax: Any = None) -> Any:
+        """Heat map of items × labels (matplotlib; ``pip install "voicesafety[plot]"``)."""
+        from .display import plot_results
+
+        return plot_results(self, ax=ax)

@@ -1,0 +1,341 @@
+"""Audio benchmark: the Roblox reference path against every voicesafety backend, on CPU.
+
+Builds a full-size WavLM base plus classifier from its config (random weights, 6 labels; the
+classifier head is scaled so scores spread over (0, 1) and flags mean something), then times
+15-second clips at batch 1 and batch 8:
+
+* ``reference``: Roblox ``inference.py`` style, transformers eager fp32
+  ``model(input_values).logits`` + sigmoid on the raw checkpoint;
+* each voicesafety backend through ``Classifier.score`` (conversion time reported apart).
+
+Each measurement runs in its own subprocess (so peak RSS is per backend). Writes a markdown
+table with the machine description, load averages and the exact command to
+``benchmarks/results/``. ``--quick`` runs a 2-layer model on 3 s clips (smoke test).
+``--variants`` also times int8 quantisation schemes on raw ONNX Runtime sessions.
+
+    python benchmarks/bench_audio.py                 # full run
+    python benchmarks/bench_audio.py --quick         # smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+LABELS = ["Discrimination", "Harassment", "Sexual", "IllegalAndRegulated", "DatingAndRomantic",
+          "Profanity"]
+BACKENDS = ["torch", "torchscript", "onnx", "onnx-int8"]
+
+
+# --------------------------------------------------------------------------- model and data
+
+
+def build_model(folder: Path, quick: bool) -> Path:
+    """Save a WavLM base plus (or, quick, a 2-layer one) with random weights to ``folder``."""
+    import torch
+    from transformers import WavLMConfig, WavLMForSequenceClassification
+
+    if (folder / "config.json").is_file():
+        return folder
+    torch.manual_seed(0)
+    extra = dict(num_hidden_layers=2) if quick else {}
+    config = WavLMConfig(num_labels=6, id2label=dict(enumerate(LABELS)),
+                         label2id={n: i for i, n in enumerate(LABELS)},
+                         problem_type="multi_label_classification", **extra)
+    model = WavLMForSequenceClassification(config).eval()
+    with torch.no_grad():  # spread the random head's scores over (0, 1)
+        model.classifier.weight.mul_(30.0)
+    model.save_pretrained(folder)
+    return folder
+
+
+def clips(n: int, seconds: float, seed: int = 0) -> list[np.ndarray]:
+    """Deterministic speech-like 16 kHz clips (harmonic tones with envelopes, plus noise)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * 16000)) / 16000
+    out = []
+    for _ in range(n):
+        f0 = rng.uniform(90, 260) * (1 + 0.05 * np.sin(2 * np.pi * rng.uniform(2, 6) * t))
+        phase = 2 * np.pi * np.cumsum(f0) / 16000
+        voiced = sum(np.sin(k * phase) / k for k in range(1, 6))
+        env = 0.5 * (1 + np.sin(2 * np.pi * rng.uniform(0.5, 3) * t + rng.uniform(0, 6)))
+        x = voiced * env + rng.uniform(0.05, 0.5) * rng.standard_normal(t.size)
+        out.append((x / np.abs(x).max() * rng.uniform(0.1, 0.8)).astype(np.float32))
+    return out
+
+
+# --------------------------------------------------------------------------- workers
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def worker(args: argparse.Namespace) -> dict:
+    """Time one configuration in this process; returns a JSON-able dict."""
+    import torch
+
+    data = clips(args.n_clips, args.seconds)
+    res: dict = {"what": args.worker, "load_before": os.getloadavg()}
+    if args.worker == "reference":
+        from transformers import WavLMForSequenceClassification
+
+        model = WavLMForSequenceClassification.from_pretrained(args.model).eval()
+
+        def run(batch: list[np.ndarray]) -> np.ndarray:
+            with torch.no_grad():
+                logits = model(torch.from_numpy(np.stack(batch))).logits
+            return torch.sigmoid(logits).numpy()
+    elif args.worker.startswith("variant:"):
+        import onnxruntime as ort
+
+        from voicesafety.backends.onnx import session_options
+
+        sess = ort.InferenceSession(args.worker.split(":", 1)[1], session_options(),
+                                    providers=["CPUExecutionProvider"])
+
+        def run(batch: list[np.ndarray]) -> np.ndarray:
+            logits = sess.run(None, {"input_values": np.stack(batch)})[0]
+            return 1 / (1 + np.exp(-logits))
+    else:
+        import voicesafety as vs
+
+        started = time.perf_counter()
+        clf = vs.Classifier.from_pretrained(args.model, backend=args.worker, device="cpu")
+        res["load_s"] = time.perf_counter() - started
+        labels = clf.labels
+
+        def run(batch: list[np.ndarray]) -> np.ndarray:
+            out = clf.score(batch, batch_size=len(batch), progress=False)
+            return np.array([[r.scores[label] for label in labels] for r in out])
+
+    run(data[:1])  # warm-up
+    timings = {}
+    for bs in args.batches:
+        best = float("inf")
+        for _ in range(args.repeats):
+            started = time.perf_counter()
+            run(data[:bs])
+            best = min(best, time.perf_counter() - started)
+        timings[str(bs)] = best
+    res["timings"] = timings
+    res["scores"] = run(data[: max(args.batches)]).tolist()
+    res["peak_rss_mb"] = _peak_rss_mb()
+    res["load_after"] = os.getloadavg()
+    return res
+
+
+def spawn(what: str, args: argparse.Namespace, env: dict) -> dict:
+    cmd = [sys.executable, __file__, "--worker", what, "--model", str(args.model),
+           "--seconds", str(args.seconds), "--n-clips", str(args.n_clips),
+           "--repeats", str(args.repeats), "--batches", *map(str, args.batches)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"worker {what} failed:\n{proc.stderr[-4000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------- variants
+
+
+def make_variants(fp32: Path, out: Path) -> dict[str, Path]:
+    """Int8 quantisation schemes tried (on the exported fp32 ONNX model)."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    head = [n.name for n in onnx.load(str(fp32), load_external_data=False).graph.node
+            if "projector" in n.name or "classifier" in n.name]
+    schemes = {
+        "dyn MatMul, per-tensor (chosen)": dict(op_types_to_quantize=["MatMul"],
+                                                nodes_to_exclude=head),
+        "dyn MatMul, per-channel": dict(op_types_to_quantize=["MatMul"], per_channel=True,
+                                        nodes_to_exclude=head),
+        "dyn MatMul + Conv": dict(op_types_to_quantize=["MatMul", "Conv"],
+                                  nodes_to_exclude=head),
+        "dyn all ops (default quantize_dynamic)": dict(),
+        "dyn MatMul, uint8 weights": dict(op_types_to_quantize=["MatMul"],
+                                          nodes_to_exclude=head, weight_type=QuantType.QUInt8),
+    }
+    paths = {}
+    for i, (name, kw) in enumerate(schemes.items()):
+        dst = out / f"variant{i}.onnx"
+        if not dst.is_file():
+            kw.setdefault("weight_type", QuantType.QInt8)
+            quantize_dynamic(str(fp32), str(dst), extra_options={"MatMulConstBOnly": True}, **kw)
+        paths[name] = dst
+    return paths
+
+
+# --------------------------------------------------------------------------- report
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    flags: set[str] = set()
+    mhz = 0.0
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+            if line.startswith("cpu MHz"):
+                mhz = float(line.split(":", 1)[1])
+    except OSError:
+        pass
+    simd = ", ".join(f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni") if f in flags)
+    import onnxruntime
+    import torch
+    import transformers
+
+    return (f"{cpu}, {os.cpu_count()} logical cores, {mhz:.0f} MHz, SIMD: {simd}; "
+            f"{platform.system()} {platform.release()}; Python {platform.python_version()}, "
+            f"torch {torch.__version__}, onnxruntime {onnxruntime.__version__}, transformers "
+            f"{transformers.__version__}"), mhz
+
+
+def wavlm_gflops(seconds: float, layers: int = 12, hidden: int = 768, ffn: int = 3072) -> float:
+    """Multiply-add FLOPs (×2) of WavLM base plus on one clip of ``seconds``."""
+    n = int(seconds * 16000)
+    total = 0.0
+    c_in = 1
+    for k, s in zip([10, 3, 3, 3, 3, 2, 2], [5, 2, 2, 2, 2, 2, 2], strict=True):
+        n = (n - k) // s + 1
+        total += 2 * n * 512 * c_in * k
+        c_in = 512
+    conv = total
+    frames = n
+    total += 2 * frames * 512 * hidden  # feature projection
+    total += 2 * frames * hidden * (hidden // 16) * 128  # positional conv (groups 16)
+    per_layer = 2 * frames * (4 * hidden * hidden + 2 * hidden * ffn) + 4 * frames**2 * hidden
+    total += layers * per_layer
+    return total / 1e9, conv / 1e9
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2-layer model, 3 s clips")
+    parser.add_argument("--variants", action="store_true", help="also time int8 schemes")
+    parser.add_argument("--workdir", default="/tmp/voicesafety-bench-audio")
+    parser.add_argument("--out", default=None, help="markdown file (default benchmarks/results/"
+                        "audio.md, or audio_quick.md with --quick)")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--backends", nargs="+", default=BACKENDS)
+    parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--model", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--seconds", type=float, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--n-clips", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args)))
+        return
+
+    command = "python " + " ".join([os.path.relpath(__file__, ROOT), *sys.argv[1:]])
+    work = Path(args.workdir) / ("quick" if args.quick else "full")
+    work.mkdir(parents=True, exist_ok=True)
+    args.model = build_model(work / "wavlm-base-plus-random", args.quick)
+    args.seconds = 3.0 if args.quick else 15.0
+    args.n_clips = max(args.batches)
+    env = dict(os.environ, VOICESAFETY_CACHE=str(work / "cache"))
+    if args.quick:
+        args.repeats = 1
+    load0 = os.getloadavg()
+
+    runs = {"reference": spawn("reference", args, env)}
+    print(f"reference: {runs['reference']['timings']}", flush=True)
+    for backend in args.backends:
+        runs[backend] = spawn(backend, args, env)
+        print(f"{backend}: {runs[backend]['timings']} (load {runs[backend].get('load_s', 0):.1f} s"
+              f", loadavg {runs[backend]['load_after'][0]:.2f})", flush=True)
+    variants: dict[str, dict] = {}
+    if args.variants:
+        fp32 = next((work / "cache" / "exports").glob("onnx-*/model.onnx"))
+        for name, path in make_variants(fp32, work).items():
+            variants[name] = spawn(f"variant:{path}", args, env)
+            print(f"{name}: {variants[name]['timings']}", flush=True)
+
+    ref = runs["reference"]
+    ref_scores = np.array(ref["scores"])
+    audio_s = {bs: bs * args.seconds for bs in args.batches}
+
+    def row(name: str, r: dict) -> list[str]:
+        scores = np.array(r["scores"])
+        diff = float(np.abs(scores - ref_scores).max())
+        agree = float(np.mean(np.all((scores >= 0.5) == (ref_scores >= 0.5), axis=1)))
+        cells = [name]
+        for bs in args.batches:
+            t = r["timings"][str(bs)]
+            cells += [f"{1000 * t / audio_s[bs]:.1f}", f"{audio_s[bs] / t:.1f}",
+                      f"{ref['timings'][str(bs)] / t:.2f}×"]
+        cells += [f"{r['peak_rss_mb']:.0f}", f"{diff:.1e}", f"{agree:.0%}",
+                  f"{r['load_before'][0]:.1f}/{r['load_after'][0]:.1f}"]
+        return cells
+
+    header = ["path"]
+    for bs in args.batches:
+        header += [f"b{bs} ms/audio-s", f"b{bs} RTF", f"b{bs} vs ref"]
+    header += ["peak RSS MB", "max abs Δscore", "flags same", "loadavg before/after"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines.append("| " + " | ".join(row("reference (transformers eager fp32)", ref)) + " |")
+    for backend in args.backends:
+        lines.append("| " + " | ".join(row(f"voicesafety `{backend}`", runs[backend])) + " |")
+    vlines = []
+    if variants:
+        vlines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        vlines.append("| " + " | ".join(row("onnx fp32 (via Classifier)", runs["onnx"])) + " |")
+        for name, r in variants.items():
+            vlines.append("| " + " | ".join(row(f"raw ORT: {name}", r)) + " |")
+
+    desc, mhz = machine()
+    layers = 2 if args.quick else 12
+    gflops, conv = wavlm_gflops(1.0, layers=layers)
+    peak = (os.cpu_count() or 1) * 32 * mhz / 1000  # 2 FMA units x 8 fp32 lanes x 2 flops
+    best = min(BACKENDS[1:], key=lambda b: runs[b]["timings"][str(max(args.batches))]
+               if b in runs else float("inf"))
+    best_t = runs[best]["timings"][str(max(args.batches))] / audio_s[max(args.batches)]
+    text = [
+        f"# Audio benchmark{' (quick)' if args.quick else ''}: WavLM base plus "
+        f"({layers} layers, random weights, 6 labels), {args.seconds:g} s clips, CPU",
+        "",
+        f"- Command: `{command}`",
+        f"- Machine: {desc}",
+        f"- Load average at start: {load0[0]:.2f} / {load0[1]:.2f} / {load0[2]:.2f} "
+        "(1/5/15 min; the machine is shared, so absolute times are noisy — ratios come from "
+        "the same run)",
+        f"- Timings: best of {args.repeats} after one warm-up, each path in its own process; "
+        "RTF = audio seconds per wall second (higher is faster); flags at threshold 0.5.",
+        "",
+        *lines,
+        "",
+        f"Model cost: {gflops:.1f} GFLOP per audio-second ({conv:.1f} in the convolutional "
+        f"feature encoder). fp32 peak of this CPU: {os.cpu_count()} cores × 32 FLOP/cycle "
+        f"(2 FMA × 8 lanes) × {mhz / 1000:.2f} GHz ≈ {peak:.0f} GFLOP/s, i.e. "
+        f"{1000 * gflops / peak:.1f} ms per audio-second at 100 % fp32 peak. Best backend "
+        f"(`{best}`, batch {max(args.batches)}): {1000 * best_t:.1f} ms per audio-second = "
+        f"{gflops / best_t:.0f} effective GFLOP/s ({gflops / best_t / peak:.0%} of fp32 peak).",
+    ]
+    if vlines:
+        text += ["", "## Int8 schemes tried (raw ONNX Runtime sessions, same clips)", "",
+                 *vlines]
+    out = Path(args.out) if args.out else ROOT / "benchmarks" / "results" / (
+        "audio_quick.md" if args.quick else "audio.md")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(text) + "\n", encoding="utf-8")
+    print("\n".join(text))
+    print(f"\nwritten to {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""Speed of the built-in mini audio model on ONE CPU thread (torch eager, TorchScript, ONNX).
+
+Run: ``python benchmarks/bench_mini.py [--seconds 10 --repeats 20]``
+
+Prints a markdown table with milliseconds of compute per second of audio and the real-time
+factor (audio duration / compute time; higher is faster). ONNX rows need ``onnxruntime`` (and
+``onnx`` for the int8 variant) and are skipped when it is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from voicesafety.models.arch import load_mini  # noqa: E402
+
+BUNDLE = ROOT / "voicesafety" / "models" / "mini"
+
+
+def _time(fn: Callable[[], object], repeats: int) -> float:
+    fn()  # warm-up
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    """Benchmark and print the markdown table."""
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--seconds", type=float, default=10.0, help="clip length (s)")
+    ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--bundle", type=Path, default=BUNDLE)
+    args = ap.parse_args()
+
+    torch.set_num_threads(1)
+    torch.set_num_interop_threads(1)
+    model, cfg = load_mini(args.bundle / "audio")
+    sr = int(cfg.get("sample_rate", 16000))
+    n = int(args.seconds * sr)
+    x = (torch.randn(1, n, generator=torch.Generator().manual_seed(0)) * 0.1).float()
+    rows: list[tuple[str, float]] = []
+
+    with torch.inference_mode():
+        rows.append(("torch eager (fp32)", _time(lambda: model(x), args.repeats)))
+    with torch.no_grad():
+        traced = torch.jit.trace(model, (x[:, :16000],))
+        rows.append(("TorchScript trace (fp32)", _time(lambda: traced(x), args.repeats)))
+
+    try:
+        import onnxruntime as ort
+
+        from training.export import export_onnx, quantize_int8
+
+        with tempfile.TemporaryDirectory() as tmp:
+            fp32 = export_onnx(model, Path(tmp) / "audio.onnx")
+            paths = [("ONNX Runtime (fp32)", fp32)]
+            try:
+                paths.append(("ONNX Runtime (int8 dynamic)", quantize_int8(fp32, Path(tmp) / "q.onnx")))
+            except ImportError:
+                pass
+            so = ort.SessionOptions()
+            so.intra_op_num_threads = 1
+            so.inter_op_num_threads = 1
+            feed = {"input_values": x.numpy().astype(np.float32)}
+            for name, path in paths:
+                sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+                rows.append((name, _time(lambda s=sess: s.run(None, feed), args.repeats)))
+    except ImportError:
+        print("(onnxruntime not installed: ONNX rows skipped)", file=sys.stderr)
+
+    size_mb = {
+        k: sum(f.stat().st_size for f in (args.bundle / k).iterdir()) / 1e6
+        for k in ("audio", "text")
+        if (args.bundle / k).exists()
+    }
+    print(f"mini audio model, {args.seconds:g} s clip, 1 CPU thread, median of {args.repeats}")
+    print(f"bundle size on disk: {size_mb} MB (total {sum(size_mb.values()):.2f} MB)\n")
+    print("| runtime | ms per audio-second | real-time factor (x) |")
+    print("|---|---:|---:|")
+    for name, sec in rows:
+        ms_per_s = sec * 1000.0 / args.seconds
+        print(f"| {name} | {ms_per_s:.2f} | {args.seconds / sec:.0f} |")
+
+
+if __name__ == "__main__":
+    main()

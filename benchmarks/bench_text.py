@@ -1,0 +1,231 @@
+"""Text throughput: transformers pipeline (one text at a time) vs voicesafety backends.
+
+Builds a full-size RoBERTa-base classifier from ``RobertaConfig()`` defaults (random weights,
+vocab 50265) and a byte-level BPE tokenizer trained here on generated text, then scores the
+same texts (5-120 tokens, mixed) with:
+
+* ``transformers.pipeline("text-classification")`` called once per text (the seed notebook),
+* voicesafety's torch backend (length-sorted batches),
+* voicesafety's ONNX backends (``onnx``, ``onnx-int8``) when they are available.
+
+Every contender runs in this one process with the same torch/ORT thread settings.
+
+    python benchmarks/bench_text.py            # 2,000 texts
+    python benchmarks/bench_text.py --quick    # 200 texts, for a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "text.md"
+
+SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "ta", "shi", "po", "be", "gra", "zu", "fen", "dor",
+             "vik", "sa", "tel", "om", "qua", "yi", "bro", "ch", "ex", "ly", "ing", "un"]
+COMMON = ["you", "are", "the", "a", "and", "gg", "noob", "nice", "shot", "team", "play", "game",
+          "trash", "idiot", "thanks", "lol", "bro", "why", "so", "bad", "good", "win", "lose"]
+
+
+def make_words(rng: random.Random, n: int) -> list[str]:
+    """A synthetic vocabulary: common chat words plus many made-up words."""
+    words = set(COMMON)
+    while len(words) < n:
+        words.add("".join(rng.choice(SYLLABLES) for _ in range(rng.randint(1, 4))))
+    return sorted(words)
+
+
+def sentence(rng: random.Random, words: list[str], n_words: int) -> str:
+    out = []
+    for _ in range(n_words):
+        w = rng.choice(COMMON) if rng.random() < 0.4 else rng.choice(words)
+        out.append(w.capitalize() if rng.random() < 0.1 else w)
+        if rng.random() < 0.08:
+            out[-1] += rng.choice([",", ".", "!", "?"])
+    return " ".join(out)
+
+
+def build_model(folder: Path, seed: int = 0) -> None:
+    """RoBERTa-base (RobertaConfig() defaults) with random weights + a trained BPE tokenizer."""
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import (
+        PreTrainedTokenizerFast,
+        RobertaConfig,
+        RobertaForSequenceClassification,
+    )
+
+    rng = random.Random(seed)
+    words = make_words(rng, 20_000)
+    corpus = [sentence(rng, words, rng.randint(3, 60)) for _ in range(20_000)]
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(corpus, vocab_size=50_265, min_frequency=2,
+                            special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+    from tokenizers import processors
+
+    bpe.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0))
+    tok = PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, bos_token="<s>",
+                                  eos_token="</s>", sep_token="</s>", cls_token="<s>",
+                                  pad_token="<pad>", unk_token="<unk>", mask_token="<mask>",
+                                  model_max_length=512)
+    torch.manual_seed(seed)
+    config = RobertaConfig(num_labels=2, id2label={0: "neutral", 1: "toxic"},
+                           label2id={"neutral": 0, "toxic": 1})
+    assert config.vocab_size == 50_265 and config.hidden_size == 768
+    model = RobertaForSequenceClassification(config).eval()
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+
+
+def make_texts(folder: Path, n: int, seed: int = 1) -> tuple[list[str], np.ndarray]:
+    """``n`` texts whose token counts (special tokens included) spread over 5-120."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(folder))
+    rng = random.Random(seed)
+    words = make_words(random.Random(0), 20_000)
+    texts, lengths = [], []
+    while len(texts) < n:
+        target = rng.randint(5, 120)
+        text = sentence(rng, words, target)
+        ids = tok(text)["input_ids"]
+        while len(ids) > target and " " in text:
+            text = text.rsplit(" ", 1)[0]
+            ids = tok(text)["input_ids"]
+        if 5 <= len(ids) <= 120:
+            texts.append(text)
+            lengths.append(len(ids))
+    return texts, np.asarray(lengths)
+
+
+def timed(fn, texts: list[str]) -> tuple[float, object]:
+    start = time.perf_counter()
+    out = fn(texts)
+    return time.perf_counter() - start, out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="200 texts instead of 2,000")
+    parser.add_argument("--n", type=int, default=None, help="number of texts")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--backends", default="torch,onnx,onnx-int8",
+                        help="comma-separated voicesafety backends to time "
+                             "(torch, torchscript, onnx, onnx-int8)")
+    parser.add_argument("--model-dir", type=Path, default=None,
+                        help="reuse/keep the built model here (default: a temp folder)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="raw results file")
+    args = parser.parse_args(argv)
+    n = args.n or (200 if args.quick else 2000)
+
+    import transformers
+    from transformers import pipeline
+
+    import voicesafety as vs
+    from voicesafety.errors import BackendError
+
+    lines: list[str] = []
+
+    def say(line: str = "") -> None:
+        print(line, flush=True)
+        lines.append(line)
+
+    tmp = None
+    folder = args.model_dir
+    if folder is None:
+        tmp = tempfile.TemporaryDirectory(prefix="bench_text_")
+        folder = Path(tmp.name) / "roberta-base-random"
+    if not (folder / "config.json").is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        build_model(folder)
+        print(f"built model in {time.perf_counter() - t0:.1f}s", flush=True)
+    texts, lengths = make_texts(folder, n)
+
+    load_start = os.getloadavg()
+    say(f"# bench_text ({'quick' if args.quick else 'full'})")
+    say()
+    say(f"- command: `python benchmarks/bench_text.py {' '.join(argv or sys.argv[1:])}`".rstrip())
+    say(f"- date: {time.strftime('%Y-%m-%d %H:%M:%S')}")
+    say(f"- machine: {platform.platform()}, {os.cpu_count()} CPUs, torch threads "
+        f"{torch.get_num_threads()}")
+    say(f"- versions: python {platform.python_version()}, torch {torch.__version__}, "
+        f"transformers {transformers.__version__}, voicesafety {vs.__version__}")
+    say("- model: RobertaForSequenceClassification(RobertaConfig()) — 12 layers, hidden 768, "
+        "vocab 50265, random weights, fp32; byte-level BPE tokenizer trained on generated text")
+    say(f"- texts: {n}, tokens per text min {lengths.min()} / mean {lengths.mean():.1f} / "
+        f"max {lengths.max()}; voicesafety batch_size {args.batch_size}")
+    say(f"- load average at start (1/5/15 min): {load_start[0]:.2f} / {load_start[1]:.2f} / "
+        f"{load_start[2]:.2f}")
+    say()
+
+    rows: list[tuple[str, float, str]] = []
+
+    pipe = pipeline("text-classification", model=str(folder), tokenizer=str(folder), device=-1)
+    for text in texts[:5]:
+        pipe(text)
+
+    def run_pipe(items: list[str]) -> list:
+        return [pipe(text) for text in items]  # one text at a time, as the seed notebook did
+
+    secs, pipe_out = timed(run_pipe, texts)
+    rows.append(("transformers pipeline, one text per call", n / secs, "fp32"))
+    print(f"pipeline: {n / secs:.1f} texts/s", flush=True)
+    ref = torch.tensor([[d["score"] if d["label"] == "toxic" else 1 - d["score"]]
+                        for [d] in pipe_out] if isinstance(pipe_out[0], list) else
+                       [[d["score"] if d["label"] == "toxic" else 1 - d["score"]]
+                        for d in pipe_out]).squeeze(1)
+
+    notes: list[str] = []
+    for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
+        precision = "int8 dynamic" if backend == "onnx-int8" else "fp32"
+        try:
+            t0 = time.perf_counter()
+            clf = vs.Classifier.from_pretrained(folder, backend=backend, device="cpu")
+            load_s = time.perf_counter() - t0
+        except BackendError as exc:
+            notes.append(f"- {backend}: not available ({exc})")
+            print(f"{backend}: not available", flush=True)
+            continue
+        clf.score_text(texts[:64], batch_size=args.batch_size)  # warm-up
+        secs, results = timed(lambda items, c=clf: c.score_text(items,
+                                                                batch_size=args.batch_size),
+                              texts)
+        tox = torch.tensor([r.toxicity for r in results])
+        diff = float((tox - ref).abs().max())
+        rows.append((f"voicesafety `{backend}` backend (load {load_s:.1f}s)", n / secs,
+                     f"{precision}; max |Δ toxicity| vs pipeline {diff:.1e}"))
+        print(f"{backend}: {n / secs:.1f} texts/s (max diff {diff:.1e})", flush=True)
+        del clf
+
+    base = rows[0][1]
+    say("| runner | texts/s | × pipeline | notes |")
+    say("|---|---:|---:|---|")
+    for name, tps, note in rows:
+        say(f"| {name} | {tps:.1f} | {tps / base:.2f}× | {note} |")
+    say()
+    load_end = os.getloadavg()
+    say(f"- load average at end (1/5/15 min): {load_end[0]:.2f} / {load_end[1]:.2f} / "
+        f"{load_end[2]:.2f}")
+    for note in notes:
+        say(note)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        print(f"wrote {args.out}")
+    if tmp is not None:
+        tmp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

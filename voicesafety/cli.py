@@ -1,0 +1,241 @@
+"""The ``voicesafety`` command.
+
+Each subcommand is a pair of functions: ``_add_NAME(subparsers)`` declares its arguments and
+sets ``func`` to ``_run_NAME(args) -> int``. Register new ones in :data:`COMMANDS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .errors import VoiceSafetyError
+
+
+def _model_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", "-m", default=None,
+                        help="model name, hub id or path (default: the embedded voicesafety/mini)")
+    parser.add_argument("--backend", default="auto",
+                        help="torch | torchscript | onnx | onnx-int8 | auto (default)")
+    parser.add_argument("--device", default="auto", help="cpu | cuda | cuda:N | auto (default)")
+    parser.add_argument("--threshold-policy", dest="policy", default=None,
+                        help="path to a ThresholdPolicy JSON file (default: the model's own)")
+    parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+
+
+def _load(args: argparse.Namespace) -> Any:
+    from .classifier import Classifier
+
+    return Classifier.from_pretrained(args.model, backend=args.backend, device=args.device,
+                                      policy=args.policy)
+
+
+def _fmt_scores(scores: dict[str, float], top: int = 3) -> str:
+    best = sorted(scores.items(), key=lambda kv: -kv[1])[:top]
+    return "  ".join(f"{label}={value:.2f}" for label, value in best)
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def untrained_note(clf: Any) -> str | None:
+    """A warning line when the model's weights are untrained (random)."""
+    heads = [h for h in (getattr(clf, "_audio", None), getattr(clf, "_text", None)) if h]
+    if any(not h.spec.trained for h in heads):
+        return ("NOTE: this model is UNTRAINED (random weights): its scores are meaningless. "
+                "It only shows the pipeline working.")
+    return None
+
+
+# --------------------------------------------------------------------------- score
+
+
+def _add_score(sub: Any) -> None:
+    p = sub.add_parser("score", help="score audio files")
+    p.add_argument("files", nargs="+", help="audio files (wav, flac, ogg, mp3, ...)")
+    _model_args(p)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--window", type=float, default=None, help="window in seconds (default 15)")
+    p.add_argument("--hop", type=float, default=None, help="hop in seconds (default = window)")
+    p.set_defaults(func=_run_score)
+
+
+def _run_score(args: argparse.Namespace) -> int:
+    clf = _load(args)
+    results = clf.score(args.files, batch_size=args.batch_size, window=args.window, hop=args.hop,
+                        errors="return", progress=len(args.files) > 1 or None)
+    failed = 0
+    if args.json:
+        for r in results:
+            print(r.model_dump_json())
+            failed += not r.ok
+        return 1 if failed else 0
+    rows = []
+    for r in results:
+        if not r.ok:
+            failed += 1
+            rows.append([r.source, "-", "ERROR", r.message[:80], ""])
+            continue
+        rows.append([r.source, f"{r.duration:.1f}s", f"{r.toxicity:.2f}",
+                     ",".join(r.flags) or "-", _fmt_scores(r.scores)])
+    print(_table(rows, ["file", "length", "toxicity", "flags", "top scores"]))
+    note = untrained_note(clf)
+    if note:
+        print(note)
+    return 1 if failed else 0
+
+
+# --------------------------------------------------------------------------- text
+
+
+def _add_text(sub: Any) -> None:
+    p = sub.add_parser("text", help="score texts (arguments, or one per line on stdin with -)")
+    p.add_argument("texts", nargs="+", help="texts to score; '-' reads lines from stdin")
+    _model_args(p)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.set_defaults(func=_run_text)
+
+
+def _run_text(args: argparse.Namespace) -> int:
+    texts = [line.rstrip("\n") for line in sys.stdin] if args.texts == ["-"] else args.texts
+    clf = _load(args)
+    results = clf.score_text(texts, batch_size=args.batch_size, progress=len(texts) > 1000 or None)
+    if args.json:
+        for r in results:
+            print(r.model_dump_json())
+        return 0
+    rows = [[(r.text[:48] + "…") if len(r.text) > 48 else r.text, f"{r.toxicity:.2f}",
+             ",".join(r.flags) or "-", _fmt_scores(r.scores)] for r in results]
+    print(_table(rows, ["text", "toxicity", "flags", "top scores"]))
+    note = untrained_note(clf)
+    if note:
+        print(note)
+    return 0
+
+
+# --------------------------------------------------------------------------- eval
+
+
+def _add_eval(sub: Any) -> None:
+    p = sub.add_parser(
+        "eval", help="evaluate on labelled data (CSV/TSV/JSONL): AP, precision/recall, "
+        "thresholds at a target false-positive rate")
+    p.add_argument("data", help="a .csv/.tsv/.jsonl file with a text, audio or input column "
+                   "and a labels column (comma-separated label names; 'none' or empty = clean)")
+    _model_args(p)
+    p.add_argument("--target-fpr", type=float, default=0.01,
+                   help="false-positive rate of the reported operating points (default 0.01)")
+    p.add_argument("--save-policy", default=None, metavar="PATH",
+                   help="write the per-label thresholds at --target-fpr as ThresholdPolicy JSON")
+    p.add_argument("--modality", choices=["auto", "audio", "text"], default="auto",
+                   help="score every item as audio or as text (default: decided per item)")
+    p.add_argument("--label-map", default=None, metavar="A=B,C=D",
+                   help="rename the data's label names to the model's (C= to ignore C)")
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=_run_eval)
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    from .errors import InvalidInputError
+    from .evaluation import evaluate
+
+    label_map: dict[str, str | None] = {}
+    for pair in filter(None, (args.label_map or "").split(",")):
+        if "=" not in pair:
+            raise InvalidInputError(f"--label-map entries must look like A=B, got {pair!r}")
+        key, value = (x.strip() for x in pair.split("=", 1))
+        label_map[key] = value or None
+    clf = _load(args)
+    report = evaluate(clf, args.data, modality=args.modality, label_map=label_map,
+                      target_fpr=args.target_fpr, batch_size=args.batch_size,
+                      progress=not args.no_progress)
+    if args.save_policy:
+        report.policy_at_fpr(args.target_fpr).to_json(args.save_policy)
+    if args.json:
+        print(json.dumps(report.to_dict()))
+        return 0
+    print(report.summary())
+    if args.save_policy:
+        print(f"\nthresholds at {args.target_fpr:g} FPR written to {args.save_policy} "
+              f"(use: --threshold-policy {args.save_policy})")
+    note = untrained_note(clf)
+    if note:
+        print(note)
+    return 0
+
+
+# --------------------------------------------------------------------------- export
+
+
+def _add_export(sub: Any) -> None:
+    p = sub.add_parser(
+        "export", help="convert a model to TorchScript / ONNX / int8 ONNX, with a parity report")
+    p.add_argument("model", help="model name, hub id or checkpoint folder (voicesafety/mini: the "
+                   "embedded default; bundles export audio/ and text/)")
+    p.add_argument("--to", required=True, choices=["torchscript", "onnx", "onnx-int8"],
+                   help="target backend")
+    p.add_argument("--out", required=True, help="output folder (loadable by from_pretrained)")
+    p.add_argument("--probe", nargs="*", default=None, metavar="FILE",
+                   help="probe data for the parity check: audio files, or text files with one "
+                   "text per line (default: a built-in probe set)")
+    p.add_argument("--json", action="store_true", help="print the parity reports as JSON")
+    p.set_defaults(func=_run_export)
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from .export import ExportParityError, export
+
+    try:
+        reports = export(args.model, args.to, args.out, probe=args.probe,
+                         log=None if args.json else print)
+    except ExportParityError as exc:
+        print(f"voicesafety: error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps([r.to_dict() for r in reports]))
+    else:
+        print(f"wrote {args.out}: load it with Classifier.from_pretrained({args.out!r})")
+    return 0
+
+
+# --------------------------------------------------------------------------- main
+
+COMMANDS: list[Callable[[Any], None]] = [_add_score, _add_text, _add_eval, _add_export]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``voicesafety`` command."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="voicesafety", description="Toxicity scores for voice-chat audio and text.")
+    parser.add_argument("--version", action="version", version=f"voicesafety {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``voicesafety`` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except VoiceSafetyError as exc:
+        print(f"voicesafety: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

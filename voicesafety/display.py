@@ -1,0 +1,348 @@
+"""Notebook display (HTML) and matplotlib plots of results and evaluation reports.
+
+matplotlib is optional (the ``plot`` extra) and only imported inside the plotting functions;
+without it they raise :class:`MissingDependencyError` saying what to install.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from html import escape
+from typing import Any
+
+from .errors import VoiceSafetyError
+
+#: Windows drawn in an audio timeline before the rest is summarised.
+MAX_TIMELINE_WINDOWS = 240
+
+
+class MissingDependencyError(VoiceSafetyError, ImportError):
+    """An optional dependency (an extra such as ``plot`` or ``eval``) is not installed."""
+
+
+def require(module: str, extra: str, feature: str) -> None:
+    """Raise :class:`MissingDependencyError` unless ``module`` can be imported."""
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"{feature} needs the optional dependency {module!r}, which is not installed: "
+            f'pip install "voicesafety[{extra}]"'
+        ) from exc
+
+
+def _pyplot() -> Any:
+    require("matplotlib", "plot", "plotting")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _axes(ax: Any, figsize: tuple[float, float]) -> Any:
+    if ax is not None:
+        return ax
+    _fig, ax = _pyplot().subplots(figsize=figsize)
+    return ax
+
+
+# --------------------------------------------------------------------------- HTML
+
+_STYLE = (
+    "border-collapse:collapse;font-family:system-ui,sans-serif;font-size:12px;"
+    "margin:2px 0"
+)
+_CELL = "padding:2px 6px;border:1px solid #ddd;text-align:left"
+
+
+def score_colour(score: float) -> str:
+    """CSS background for a score: white at 0, red at 1."""
+    s = min(max(float(score), 0.0), 1.0)
+    return f"rgba(220,38,38,{s:.2f})"
+
+
+def _score_cell(score: float, flagged: bool = False, title: str = "") -> str:
+    weight = "font-weight:bold;" if flagged else ""
+    colour = "#fff" if score > 0.6 else "#000"
+    tip = f' title="{escape(title)}"' if title else ""
+    return (
+        f'<td style="{_CELL};{weight}background:{score_colour(score)};color:{colour}"{tip}>'
+        f"{score:.2f}</td>"
+    )
+
+
+def _th(text: str) -> str:
+    return f'<th style="{_CELL};background:#f5f5f5">{escape(text)}</th>'
+
+
+def _td(text: str) -> str:
+    return f'<td style="{_CELL}">{escape(text)}</td>'
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _short(text: str, n: int = 80) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _flag_text(result: Any) -> str:
+    return ", ".join(result.flags) if result.flags else "–"
+
+
+def _untrained(result: Any) -> str:
+    model = getattr(result, "model", None)
+    if model is not None and not getattr(model, "trained", True):
+        return (
+            '<div style="color:#b45309;font-size:11px">model is untrained (random weights): '
+            "scores are meaningless</div>"
+        )
+    return ""
+
+
+def text_result_html(result: Any) -> str:
+    """One text's scores as a one-row table, flagged labels in bold."""
+    labels = list(result.scores)
+    head = "".join(_th(h) for h in ["text", "toxicity", "flags", *labels])
+    cells = [_td(_short(result.text)), _score_cell(result.toxicity, result.flagged),
+             _td(_flag_text(result))]
+    cells += [_score_cell(result.scores[lab], lab in result.flags) for lab in labels]
+    return (
+        f'<table style="{_STYLE}"><tr>{head}</tr><tr>{"".join(cells)}</tr></table>'
+        + _untrained(result)
+    )
+
+
+def timeline_html(result: Any) -> str:
+    """A label × window grid, each cell coloured by that window's score."""
+    labels = list(result.scores)
+    windows = list(result.windows)[:MAX_TIMELINE_WINDOWS]
+    cells = "width:14px;height:14px;padding:0;border:1px solid #fff"
+    rows = []
+    for lab in labels:
+        threshold = result.policy.threshold(lab)
+        row = [f'<td style="{_CELL};white-space:nowrap">{escape(lab)}</td>']
+        for w in windows:
+            s = float(w.scores.get(lab, 0.0))
+            tip = f"{w.start:.1f}–{w.end:.1f} s: {lab} {s:.2f}"
+            edge = "outline:1px solid #000;" if s >= threshold and lab in result.flags else ""
+            row.append(
+                f'<td style="{cells};{edge}background:{score_colour(s)}" '
+                f'title="{escape(tip)}"></td>'
+            )
+        rows.append(f"<tr>{''.join(row)}</tr>")
+    more = len(result.windows) - len(windows)
+    note = f"<div>… {more} more windows</div>" if more > 0 else ""
+    span = f"{windows[0].start:.1f}–{windows[-1].end:.1f} s" if windows else "no windows"
+    caption = f'<caption style="text-align:left">timeline ({escape(span)})</caption>'
+    return f'<table style="{_STYLE}">{caption}{"".join(rows)}</table>{note}'
+
+
+def audio_result_html(result: Any) -> str:
+    """Summary row (source, length, toxicity, flags, scores) and a per-window timeline."""
+    labels = list(result.scores)
+    head = "".join(_th(h) for h in ["source", "length", "toxicity", "flags", *labels])
+    cells = [_td(_short(result.source, 60)), _td(f"{result.duration:.1f} s"),
+             _score_cell(result.toxicity, result.flagged), _td(_flag_text(result))]
+    cells += [_score_cell(result.scores[lab], lab in result.flags) for lab in labels]
+    summary = f'<table style="{_STYLE}"><tr>{head}</tr><tr>{"".join(cells)}</tr></table>'
+    return f"<div>{summary}{timeline_html(result)}{_untrained(result)}</div>"
+
+
+def result_list_html(results: Sequence[Any]) -> str:
+    """One row per result (texts, audio clips and errors), in order."""
+    if not results:
+        return "<div>no results</div>"
+    labels: list[str] = []
+    for r in results:
+        for lab in getattr(r, "scores", {}) or {}:
+            if lab not in labels:
+                labels.append(lab)
+    head = "".join(_th(h) for h in ["#", "input", "toxicity", "flags", *labels])
+    rows = []
+    for i, r in enumerate(results):
+        if not getattr(r, "ok", True):
+            rows.append(
+                f"<tr>{_td(str(i))}{_td(_short(r.source, 60))}"
+                f'<td style="{_CELL};color:#b91c1c" colspan="{len(labels) + 2}">'
+                f"{escape(r.error)}: {escape(_short(r.message, 120))}</td></tr>"
+            )
+            continue
+        name = getattr(r, "text", None)
+        if name is None:
+            name = f"{r.source} ({r.duration:.1f} s)"
+        cells = [_td(str(i)), _td(_short(name, 60)), _score_cell(r.toxicity, r.flagged),
+                 _td(_flag_text(r))]
+        cells += [
+            _score_cell(r.scores[lab], lab in r.flags) if lab in r.scores else _td("")
+            for lab in labels
+        ]
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    first = next((r for r in results if getattr(r, "ok", True)), None)
+    return (
+        f'<table style="{_STYLE}"><tr>{head}</tr>{"".join(rows)}</table>'
+        + (_untrained(first) if first is not None else "")
+    )
+
+
+def report_html(report: Any) -> str:
+    """Headline numbers and a per-label table of an evaluation report."""
+    b = report.flagged
+    op = report.binarized_operating_point
+    pct = f"{100 * report.target_fpr:g}%"
+    head = (
+        f"<div><b>{escape(report.model)}</b> on {report.n_items} items "
+        f"({report.n_toxic} toxic, {escape(report.modality)}): binarized AP "
+        f"<b>{_fmt(report.binarized_ap)}</b>, mean AP {_fmt(report.mean_average_precision)}; "
+        f"flagged vs any toxic at the current policy: precision {_fmt(b.precision)}, "
+        f"recall {_fmt(b.recall)}, F1 {_fmt(b.f1)}, FPR {_fmt(b.fpr)}"
+        + (f"; shared threshold at {pct} FPR: {_fmt(op.threshold)} "
+           f"(recall {_fmt(op.recall)})" if op else "")
+        + "</div>"
+    )
+    cols = ["label", "support", "AP", "threshold", "precision", "recall", "F1", "FPR",
+            f"thr @ {pct} FPR", f"recall @ {pct} FPR"]
+    rows = []
+    for label, m in report.per_label.items():
+        point = report.operating_points.get(label)
+        ap = (_score_cell(m.average_precision) if m.average_precision is not None
+              else _td("–"))
+        values = [_fmt(m.threshold, 2), _fmt(m.precision), _fmt(m.recall), _fmt(m.f1),
+                  _fmt(m.fpr), _fmt(point.threshold if point else None),
+                  _fmt(point.recall if point else None)]
+        rows.append(
+            f"<tr>{_td(label)}{_td(str(m.support))}{ap}{''.join(_td(v) for v in values)}</tr>"
+        )
+    table = (
+        f'<table style="{_STYLE}"><tr>{"".join(_th(c) for c in cols)}</tr>'
+        f'{"".join(rows)}</table>'
+    )
+    return f"<div>{head}{table}</div>"
+
+
+def report_text(report: Any) -> str:
+    """Plain-text version of :func:`report_html`."""
+    pct = f"{100 * report.target_fpr:g}%"
+    b = report.flagged
+    lines = [
+        f"{report.model} on {report.n_items} items ({report.n_toxic} toxic, {report.modality})",
+        f"binarized AP {_fmt(report.binarized_ap)}   mean AP "
+        f"{_fmt(report.mean_average_precision)}",
+        f"flagged vs any toxic (current policy): precision {_fmt(b.precision)}  recall "
+        f"{_fmt(b.recall)}  F1 {_fmt(b.f1)}  FPR {_fmt(b.fpr)}",
+    ]
+    op = report.binarized_operating_point
+    if op is not None:
+        lines.append(f"shared threshold at {pct} FPR: {_fmt(op.threshold)}  "
+                     f"recall {_fmt(op.recall)}  precision {_fmt(op.precision)}")
+    header = ["label", "support", "AP", "thr", "prec", "recall", "F1", "FPR",
+              f"thr@{pct}", f"recall@{pct}"]
+    rows = [header]
+    for label, m in report.per_label.items():
+        point = report.operating_points.get(label)
+        rows.append([label, str(m.support), _fmt(m.average_precision), _fmt(m.threshold, 2),
+                     _fmt(m.precision), _fmt(m.recall), _fmt(m.f1), _fmt(m.fpr),
+                     _fmt(point.threshold if point else None),
+                     _fmt(point.recall if point else None)])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines.append("")
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- plots
+
+
+def plot_audio(result: Any, ax: Any = None, labels: Sequence[str] | None = None) -> Any:
+    """Per-window scores over time, one line per label, thresholds dashed."""
+    ax = _axes(ax, (8, 3))
+    names = list(labels) if labels is not None else list(result.scores)
+    windows = list(result.windows)
+    for lab in names:
+        xs, ys = [], []
+        for w in windows:
+            xs += [w.start, w.end]
+            ys += [w.scores.get(lab, 0.0)] * 2
+        (line,) = ax.plot(xs, ys, label=lab, linewidth=1.5)
+        threshold = result.policy.threshold(lab)
+        ax.axhline(threshold, color=line.get_color(), linestyle=":", linewidth=0.8)
+    ax.set_xlim(0, max(result.duration, windows[-1].end if windows else 0.0) or 1.0)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("score")
+    ax.set_title(f"{result.source}: toxicity {result.toxicity:.2f}"
+                 + (f" — flagged: {', '.join(result.flags)}" if result.flags else ""))
+    ax.legend(loc="upper right", fontsize=7, ncols=2)
+    return ax
+
+
+def plot_text(result: Any, ax: Any = None) -> Any:
+    """Horizontal bars of one text's scores, with each label's threshold marked."""
+    ax = _axes(ax, (6, 0.4 * len(result.scores) + 1))
+    labels = list(result.scores)
+    values = [result.scores[lab] for lab in labels]
+    colours = ["#dc2626" if lab in result.flags else "#9ca3af" for lab in labels]
+    ax.barh(labels, values, color=colours)
+    for i, lab in enumerate(labels):
+        t = result.policy.threshold(lab)
+        ax.plot([t, t], [i - 0.4, i + 0.4], color="#000", linewidth=1)
+    ax.set_xlim(0, 1)
+    ax.invert_yaxis()
+    ax.set_xlabel("score")
+    ax.set_title(_short(result.text, 60))
+    return ax
+
+
+def plot_results(results: Sequence[Any], ax: Any = None) -> Any:
+    """Heat map of items × labels (errors left blank)."""
+    import numpy as np
+
+    ok = [r for r in results if getattr(r, "ok", True)]
+    labels: list[str] = []
+    for r in ok:
+        labels += [lab for lab in r.scores if lab not in labels]
+    grid = np.full((len(results), len(labels)), np.nan)
+    names = []
+    for i, r in enumerate(results):
+        names.append(_short(getattr(r, "text", None) or getattr(r, "source", str(i)), 30))
+        if getattr(r, "ok", True):
+            grid[i] = [r.scores.get(lab, np.nan) for lab in labels]
+    ax = _axes(ax, (1 + 0.9 * max(len(labels), 1), 1 + 0.3 * max(len(results), 1)))
+    image = ax.imshow(grid, vmin=0, vmax=1, cmap="Reds", aspect="auto")
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(results)), names, fontsize=8)
+    ax.figure.colorbar(image, ax=ax, label="score")
+    return ax
+
+
+def plot_report(report: Any, ax: Any = None, labels: Sequence[str] | None = None) -> Any:
+    """Precision-recall curves per label and binarized, operating points at the target FPR."""
+    ax = _axes(ax, (6, 5))
+    names = list(labels) if labels is not None else [
+        lab for lab, m in report.per_label.items() if m.support > 0
+    ]
+    pct = f"{100 * report.target_fpr:g}%"
+    for lab in names:
+        precision, recall, _ = report.pr_curve(lab)
+        ap = report.per_label[lab].average_precision
+        (line,) = ax.step(recall, precision, where="post", linewidth=1.2,
+                          label=f"{lab} (AP {_fmt(ap, 2)})")
+        point = report.operating_points.get(lab)
+        if point is not None and point.recall is not None and point.precision is not None:
+            ax.plot([point.recall], [point.precision], "o", color=line.get_color(), ms=4)
+    if report.n_toxic:
+        precision, recall, _ = report.pr_curve(None)
+        ax.step(recall, precision, where="post", color="#000", linewidth=2,
+                label=f"binarized (AP {_fmt(report.binarized_ap, 2)})")
+        op = report.binarized_operating_point
+        if op is not None and op.recall is not None and op.precision is not None:
+            ax.plot([op.recall], [op.precision], "o", color="#000", ms=5,
+                    label=f"operating points at {pct} FPR")
+    ax.set_xlim(0, 1.01)
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_title(f"{report.model}: {report.n_items} items")
+    ax.legend(loc="lower left", fontsize=7)
+    return ax
