@@ -70,7 +70,9 @@ def main() -> None:
             fp32 = export_onnx(model, Path(tmp) / "audio.onnx")
             paths = [("ONNX Runtime (fp32)", fp32)]
             try:
-                paths.append(("ONNX Runtime (int8 dynamic)", quantize_int8(fp32, Path(tmp) / "q.onnx")))
+                paths.append(
+                    ("ONNX Runtime (int8 dynamic)", quantize_int8(fp32, Path(tmp) / "q.onnx"))
+                )
             except ImportError:
                 pass
             so = ort.SessionOptions()

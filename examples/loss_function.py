@@ -38,7 +38,9 @@ def main(argv: list[str] | None = None) -> list[float]:
 
     one_hot, mask = toxicity.one_hot(SOURCES)  # [B, S, V] in the classifier's vocabulary
     source_ids = one_hot.argmax(-1)
-    logits = (4.0 * one_hot + 0.1 * torch.randn_like(one_hot)).requires_grad_(True)
+    # Start peaked on the source tokens (p ≈ 0.99), so the first toxicity is the sources' own.
+    peak = float(torch.log(torch.tensor(float(toxicity.vocab_size)))) + 5.0
+    logits = (peak * one_hot + 0.1 * torch.randn_like(one_hot)).requires_grad_(True)
     optimizer = torch.optim.Adam([logits], lr=args.lr)
 
     history = []

@@ -7,11 +7,10 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import V1_LABELS, V2_LABELS, requires_cuda
 
 import voicesafety as vs
 from voicesafety.registry import lookup
-
-from conftest import V1_LABELS, V2_LABELS, requires_cuda
 
 
 def test_v1_labels_and_negative(v1_dir):

@@ -22,6 +22,7 @@ from voicesafety.models.arch import LABELS
 DIS, HAR, SEX, ILL, DAT, PRO = LABELS
 
 # ----------------------------------------------------------------------------- slot fillers
+# fmt: off
 SLOTS: dict[str, list[str]] = {
     "name": [
         "alex", "sam", "jordan", "max", "lily", "noah", "emma", "leo", "mia", "ethan", "zoe",
@@ -105,11 +106,28 @@ SLOTS: dict[str, list[str]] = {
     ],
     "partner": ["girlfriend", "boyfriend", "gf", "bf", "wife", "husband", "valentine", "baby"],
     "pet_name": ["babe", "baby", "sweetheart", "honey", "cutie", "darling", "beautiful"],
+    "verb_play": [
+        "play", "build", "explore", "farm", "race", "grind", "trade", "craft", "fish", "camp",
+        "parkour", "decorate", "collect eggs", "do the quest", "speedrun", "practice",
+    ],
+    "benign_obj": [
+        "the new update", "my pet", "this map", "the leaderboard", "the shop", "my house",
+        "the quest", "the tutorial", "the event", "the music", "the trading hub", "my avatar",
+        "the daily reward", "the lobby", "the checkpoint", "the vip room", "the minigame",
+        "the race track", "the treasure chest", "the secret door", "the boss room",
+    ],
+    "opinion": [
+        "is really fun", "looks great", "is so laggy", "is kind of confusing", "is my favourite",
+        "is too hard", "is broken again", "got way better", "takes forever", "is so pretty",
+        "needs more coins", "is super easy", "has a cool secret", "is worth it",
+    ],
     "app": ["snap", "snapchat", "insta", "discord", "tiktok", "whatsapp", "facetime"],
 }
 
 # Words that may be obfuscated in text training data (slot names).
-OBFUSCATE_SLOTS = {"pinsult", "swear", "fucking", "slur", "sexact", "sexual_thing", "drug", "insult"}
+OBFUSCATE_SLOTS = {
+    "pinsult", "swear", "fucking", "slur", "sexact", "sexual_thing", "drug", "insult"
+}
 
 
 @dataclass(frozen=True)
@@ -463,6 +481,137 @@ _RAW += _t("dat_prof", (DAT, PRO), [
     "damn you're cute, be my {partner}",
 ])
 
+
+# ---------------------------------------------------------------- extra phrasing variety
+_RAW += _t("benign", (), [
+    "{benign_obj} {opinion}",
+    "does anyone want to {verb_play} with me",
+    "i think {benign_obj} {opinion}",
+    "let's {verb_play} at the {place} {time}",
+    "{name}, {benign_obj} {opinion}",
+    "i'm going to {verb_play} for a bit",
+    "have you seen {benign_obj} yet",
+    "we should {verb_play} together {time}",
+    "where do i find {benign_obj}",
+    "can you show me {benign_obj}",
+    "i want to {verb_play} but my tablet is slow",
+    "wait, who moved {benign_obj}",
+    "honestly {benign_obj} {opinion}",
+    "ok everyone go to {benign_obj}",
+    "i'll miss the event, i have school",
+    "my sister said {benign_obj} {opinion}",
+    "do you guys know when {benign_obj} comes back",
+    "i got {num} coins from {benign_obj}",
+    "we need to protect {benign_obj}",
+    "first one to {benign_obj} wins",
+    "i just reached level {num}",
+    "how do i change my avatar colour",
+    "the graphics on {benign_obj} are amazing",
+    "who's hosting the next round",
+    "i have to leave in {num} minutes",
+    "lol that was funny",
+    "nice build, {name}",
+    "can you carry me through the dungeon",
+    "i'm new, how do i play",
+    "that's so cool, how did you get it",
+])
+_RAW += _t("hardneg", (), [
+    "i'm going to destroy you in the next round, get ready haha",
+    "the {enemy} are killing us, fall back",
+    "i killed {num} {enemy} with one shot",
+    "we need to kill the {enemy} to open the gate",
+    "that trick was {adj_good}, teach me",
+    "i'm dying of laughter",
+    "kill the lights in the haunted house",
+    "he's the killer this round, run",
+    "my mom makes the best pot roast",
+    "the chemistry teacher blew up a balloon",
+    "the hunter shoots arrows at the {enemy}",
+    "the trap door kills you if you step on it",
+    "i miss the old map, it was better",
+    "i'll miss you guys when the server closes",
+    "we're married to this strategy now",
+    "my heart is beating so fast, that was scary",
+    "date night event starts {time} in the cafe",
+    "i love the color of your {thing}",
+    "grab the first aid kit, you're bleeding",
+    "the guns in {game} are too strong",
+    "the drug store in the city map sells potions",
+    "the bar in the western map only sells milk",
+    "they gamble with fake coins in the minigame",
+    "he stole my kill, not fair lol",
+    "hit him with the hammer, he's almost dead",
+    "i got sniped from the roof",
+    "our team got wrecked, rematch",
+    "the shooting range is behind the {place}",
+])
+_RAW += _t("harassment", (HAR,), [
+    "you're a waste of space",
+    "nobody cares about you, {insult}",
+    "you're too {insult} to be on our team",
+    "leave the game and never come back, {insult}",
+    "i will spam you until you quit",
+    "you're so {insult} your parents hate you",
+    "everyone laugh at {name}, what a {insult}",
+    "i'll hack your account and delete everything",
+    "you deserve to be bullied",
+    "hey {insult}, why are you even alive",
+    "i'll beat you up after school",
+    "you smell, that's why no one plays with you",
+])
+_RAW += _t("profanity", (PRO,), [
+    "well shit, that didn't work",
+    "oh fuck, the {enemy} are back",
+    "fuckin hell this {place} is big",
+    "this {thing} is so {fucking} cool",
+    "damn, that was {adj_good}",
+    "crap, my {thing} broke",
+    "shit shit shit run",
+    "that's some bullshit, the timer was wrong",
+])
+_RAW += _t("discrimination", (DIS,), [
+    "i don't play with {group}, they're {neg_trait}",
+    "{group_adj} players are always {neg_trait}",
+    "ban all {group} from the game",
+    "{group} ruin every server they join",
+    "you can tell he's {group_adj}, he's so {neg_trait}",
+    "{group} are the worst people on earth",
+    "only {group_adj} people are this {neg_trait}",
+    "that's such a {slur} thing to do",
+])
+_RAW += _t("sexual", (SEX,), [
+    "take a pic of your {body} for me",
+    "i want to see you naked",
+    "let's have sex in the bathroom",
+    "do you want to see my privates",
+    "strip for me and i'll give you {num} robux",
+    "tell me what you're wearing right now",
+    "i'll show you mine if you show me yours",
+    "your {body} makes me horny",
+])
+_RAW += _t("illegal", (ILL,), [
+    "who has {drug}, i'll pay",
+    "i got {drug} from my cousin",
+    "want some {drug}, it's cheap",
+    "i bring {booze} to school in my bottle",
+    "dm me for {scam}",
+    "i'm selling {scam}, paypal only",
+    "let's smoke behind the school",
+    "my dealer has {drug} for {num} bucks",
+])
+_RAW += _t("dating", (DAT,), [
+    "you're really pretty, are you taken",
+    "can i be your {partner}",
+    "i like you more than a friend",
+    "go out with me, {pet_name}",
+    "send me a selfie {pet_name}, you're cute",
+    "i'll be your {partner} if you give me robux",
+    "do you want to be my {partner} in real life",
+    "love you so much {pet_name}, kiss kiss",
+])
+
+# fmt: on
+
 # ------------------------------------------------------------------------- build templates
 
 
@@ -512,7 +661,9 @@ def obfuscate(word: str, rng: random.Random) -> str:
     if kind == 3 and " " not in word:  # f u c k
         return rng.choice([" ", ".", "-"]).join(word)
     if kind == 4:  # fck, btch
-        out = word[0] + "".join(c for c in word[1:] if c not in _ASTERISK_VOWELS or rng.random() < 0.3)
+        out = word[0] + "".join(
+            c for c in word[1:] if c not in _ASTERISK_VOWELS or rng.random() < 0.3
+        )
         return out if len(out) >= 2 else word
     if kind == 5:  # f**k
         if len(word) >= 4:
@@ -626,7 +777,11 @@ def generate(
         text = fill(t.text, rng, obf_prob)
         labels = set(t.labels)
         if rng.random() < concat_prob:
-            cat2 = rng.choices(cats, cw)[0] if rng.random() < 0.5 else rng.choice(["benign", "hardneg"])
+            cat2 = (
+                rng.choices(cats, cw)[0]
+                if rng.random() < 0.5
+                else rng.choice(["benign", "hardneg"])
+            )
             t2 = rng.choice(by_cat[cat2])
             text2 = fill(t2.text, rng, obf_prob)
             labels |= t2.labels

@@ -37,7 +37,10 @@ def export_onnx(model: nn.Module, path: Path) -> Path:
         names, axes = ["input_values"], {"input_values": {0: "batch", 1: "time"}}
     else:
         names = ["input_ids", "attention_mask"]
-        axes = {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"}}
+        axes = {
+            "input_ids": {0: "batch", 1: "sequence"},
+            "attention_mask": {0: "batch", 1: "sequence"},
+        }
     axes["logits"] = {0: "batch"}
     torch.onnx.export(
         model,
@@ -144,4 +147,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tokenizers import Tokenizer
 from tqdm import tqdm
 
 from training import audio_data as AD
@@ -55,25 +56,26 @@ class Settings:
     bundle_dir: Path = ROOT / "voicesafety" / "models" / "mini"
     threads: int = 2
     # text
-    n_text_train: int = 40000
+    n_text_train: int = 30000
     n_text_val: int = 4000
     n_text_test: int = 6000
     vocab_size: int = 2000
     text_arch: dict = field(
         default_factory=lambda: {"dim": 128, "layers": 2, "heads": 4, "max_length": 128}
     )
-    text_epochs: int = 4
+    text_epochs: int = 3
+    token_dropout: float = 0.1
     text_batch: int = 64
     text_lr: float = 1e-3
     # audio
-    n_audio_train: int = 6000
+    n_audio_train: int = 5000
     n_audio_val: int = 500
     n_audio_test: int = 400
     n_babble: int = 40
     audio_arch: dict = field(
-        default_factory=lambda: {"n_mels": 64, "channels": 128, "attn_layers": 1, "heads": 4}
+        default_factory=lambda: {"n_mels": 64, "channels": 96, "attn_layers": 1, "heads": 4}
     )
-    audio_epochs: int = 14
+    audio_epochs: int = 8
     audio_batch: int = 32
     audio_lr: float = 2e-3
     distill_weight: float = 0.5
@@ -113,13 +115,17 @@ def make_text_data(s: Settings) -> dict[str, list[Example]]:
     return data
 
 
-def _text_tensors(tok, texts: list[str], max_length: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _text_tensors(
+    tok: Tokenizer, texts: list[str], max_length: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     ids, mask = encode(tok, texts, max_length)
     return torch.tensor(ids, dtype=torch.long), torch.tensor(mask, dtype=torch.long)
 
 
 @torch.no_grad()
-def predict_text(model: MiniTextModel, tok, texts: list[str], max_length: int) -> np.ndarray:
+def predict_text(
+    model: MiniTextModel, tok: Tokenizer, texts: list[str], max_length: int
+) -> np.ndarray:
     """Sigmoid scores ``[N, L]`` for a list of texts, encoded as the library does."""
     model.eval()
     out = []
@@ -135,7 +141,9 @@ def _cosine(step: int, total: int, warmup: int) -> float:
     return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
 
 
-def train_text(s: Settings, data: dict[str, list[Example]]):
+def train_text(
+    s: Settings, data: dict[str, list[Example]]
+) -> tuple[MiniTextModel, Tokenizer, dict[str, float]]:
     """Train tokenizer + text model; returns ``(model, tokenizer, thresholds)``."""
     _seed_all(s.seed)
     train = data["train"]
@@ -158,6 +166,9 @@ def train_text(s: Settings, data: dict[str, list[Example]]):
         for i in range(0, n, s.text_batch):
             idx = perm[i : i + s.text_batch]
             ids, mask = _text_tensors(tok, [texts[j] for j in idx], max_len)
+            if s.token_dropout > 0:  # replace random real tokens by <unk> (id 1)
+                drop = (torch.rand(ids.shape, generator=g) < s.token_dropout) & (mask > 0)
+                ids = ids.masked_fill(drop, 1)
             loss = F.binary_cross_entropy_with_logits(model(ids, mask), y_all[idx])
             opt.zero_grad()
             loss.backward()
@@ -262,7 +273,11 @@ def predict_audio_feats(model: MiniAudioModel, feats: list[np.ndarray]) -> np.nd
 
 
 def train_audio(
-    s: Settings, feats: list[np.ndarray], targets: np.ndarray, val_feats, val_y
+    s: Settings,
+    feats: list[np.ndarray],
+    targets: np.ndarray,
+    val_feats: list[np.ndarray],
+    val_y: np.ndarray,
 ) -> MiniAudioModel:
     """Train the audio model on soft targets (labels mixed with text-model scores)."""
     _seed_all(s.seed + 7)
@@ -442,7 +457,7 @@ def run(s: Settings) -> dict:
 def main() -> None:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-export-check", action="store_true")
     args = ap.parse_args()

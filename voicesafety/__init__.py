@@ -9,12 +9,12 @@
 from __future__ import annotations
 
 from .classifier import Classifier
-from .display import MissingDependencyError
 from .errors import (
     AudioDecodeError,
     BackendError,
     InputTypeError,
     InvalidInputError,
+    MissingDependencyError,
     ModalityError,
     ModelLoadError,
     PolicyError,

@@ -26,7 +26,7 @@ import soxr
 
 from .errors import AudioDecodeError, InputTypeError, InvalidInputError
 
-AudioInput = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO, np.ndarray, Any]
+AudioInput = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO, np.ndarray, Any]  # noqa: UP007
 """A path, raw file bytes, a binary file object, a numpy array or a torch tensor."""
 
 #: Frames read from a file per block (about 4 s at 48 kHz): bounds memory for long files.
@@ -88,7 +88,8 @@ def _as_numpy(item: Any) -> np.ndarray | None:
         tensor = item.detach()
         if tensor.is_complex():
             raise InputTypeError("complex tensors are not audio; pass real samples")
-        if tensor.dtype.is_floating_point and tensor.dtype not in (_torch().float32, _torch().float64):
+        torch = _torch()
+        if tensor.dtype.is_floating_point and tensor.dtype not in (torch.float32, torch.float64):
             tensor = tensor.float()  # fp16 / bf16 have no numpy twin
         return tensor.cpu().numpy()
     return None
@@ -249,7 +250,8 @@ class AudioSource:
             n_in = n_out = 0
             try:
                 for block in handle.blocks(BLOCK_FRAMES, dtype="float32", always_2d=True):
-                    mono = block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0]
+                    mono = (block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1
+                            else block[:, 0])
                     if not np.isfinite(mono).all():
                         raise InvalidInputError(f"{self.name} has NaN or infinite samples")
                     n_in += len(mono)
@@ -358,7 +360,8 @@ def score_audio(
     Windows are grouped by length and only windows of equal length share a batch, so a clip's
     scores never depend on the other inputs of the call.
     """
-    from tqdm.auto import tqdm
+    # Plain tqdm: text bars work in terminals and notebooks alike, with no ipywidgets needed.
+    from tqdm import tqdm
 
     from .errors import VoiceSafetyError, at_index
     from .results import AudioResult, ErrorResult, WindowScore

@@ -136,7 +136,9 @@ def _labels_and_activation(
     return labels, activation, negatives
 
 
-def _policy_for(entry: RegistryEntry | None, folder: Path, labels: tuple[str, ...]) -> ThresholdPolicy:
+def _policy_for(
+    entry: RegistryEntry | None, folder: Path, labels: tuple[str, ...]
+) -> ThresholdPolicy:
     file = folder / "policy.json"
     if file.is_file():
         return ThresholdPolicy.from_json(file).check_labels(labels)

@@ -11,14 +11,10 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from .errors import VoiceSafetyError
+from .errors import MissingDependencyError
 
 #: Windows drawn in an audio timeline before the rest is summarised.
 MAX_TIMELINE_WINDOWS = 240
-
-
-class MissingDependencyError(VoiceSafetyError, ImportError):
-    """An optional dependency (an extra such as ``plot`` or ``eval``) is not installed."""
 
 
 def require(module: str, extra: str, feature: str) -> None:

@@ -40,6 +40,10 @@ class PolicyError(VoiceSafetyError, ValueError):
     """A threshold policy is invalid or does not fit the model's labels."""
 
 
+class MissingDependencyError(VoiceSafetyError, ImportError):
+    """An optional dependency (an extra such as ``plot`` or ``eval``) is not installed."""
+
+
 def at_index(error: VoiceSafetyError, index: int) -> VoiceSafetyError:
     """Return a copy of ``error`` (same class) whose message names the failing list index.
 

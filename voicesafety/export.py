@@ -579,8 +579,11 @@ def weights_hash(module: Any, spec: Any) -> str:
     config = getattr(getattr(module, "model", None), "config", None) or getattr(
         module, "config", None)
     if config is not None:
-        h.update(repr(sorted(dict(getattr(config, "__dict__", {})).items(),
-                             key=lambda kv: kv[0])).encode(errors="replace"))
+        if hasattr(config, "to_dict"):
+            data = {k: v for k, v in config.to_dict().items() if k != "_name_or_path"}
+        else:
+            data = dict(config) if isinstance(config, dict) else {}
+        h.update(json.dumps(data, sort_keys=True, default=str).encode())
     for key, tensor in module.state_dict().items():
         h.update(key.encode())
         h.update(str(tuple(tensor.shape)).encode() + str(tensor.dtype).encode())
