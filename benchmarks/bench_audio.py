@@ -158,14 +158,14 @@ def make_variants(fp32: Path, out: Path) -> dict[str, Path]:
     head = [n.name for n in onnx.load(str(fp32), load_external_data=False).graph.node
             if "projector" in n.name or "classifier" in n.name]
     schemes = {
-        "dyn MatMul, per-tensor (chosen)": dict(op_types_to_quantize=["MatMul"],
+        "dyn MatMul, int8 per-tensor": dict(op_types_to_quantize=["MatMul"],
                                                 nodes_to_exclude=head),
         "dyn MatMul, per-channel": dict(op_types_to_quantize=["MatMul"], per_channel=True,
                                         nodes_to_exclude=head),
         "dyn MatMul + Conv": dict(op_types_to_quantize=["MatMul", "Conv"],
                                   nodes_to_exclude=head),
         "dyn all ops (default quantize_dynamic)": dict(),
-        "dyn MatMul, uint8 weights": dict(op_types_to_quantize=["MatMul"],
+        "dyn MatMul, uint8 weights (chosen)": dict(op_types_to_quantize=["MatMul"],
                                           nodes_to_exclude=head, weight_type=QuantType.QUInt8),
     }
     paths = {}
@@ -260,15 +260,18 @@ def main() -> None:
     print(f"reference: {runs['reference']['timings']}", flush=True)
     for backend in args.backends:
         runs[backend] = spawn(backend, args, env)
-        print(f"{backend}: {runs[backend]['timings']} (load {runs[backend].get('load_s', 0):.1f} s"
-              f", loadavg {runs[backend]['load_after'][0]:.2f})", flush=True)
+        r = runs[backend]
+        print(f"{backend}: {r['error']}" if "error" in r else
+              f"{backend}: {r['timings']} (load {r.get('load_s', 0):.1f} s, "
+              f"loadavg {r['load_after'][0]:.2f})", flush=True)
     variants: dict[str, dict] = {}
     if args.variants:
         fp32 = next((work / "cache" / "exports").glob("onnx-*/model.onnx"))
         vargs = argparse.Namespace(**{**vars(args), "batches": args.variant_batches})
         for name, path in make_variants(fp32, work).items():
             variants[name] = spawn(f"variant:{path}", vargs, env)
-            print(f"{name}: {variants[name]['timings']}", flush=True)
+            print(f"{name}: {variants[name].get('timings', variants[name].get('error'))}",
+                  flush=True)
 
     ref = runs["reference"]
     ref_scores = np.array(ref["scores"])

@@ -121,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", default="torch,onnx,onnx-int8",
                         help="comma-separated voicesafety backends to time "
                              "(torch, torchscript, onnx, onnx-int8)")
+    parser.add_argument("--rounds", type=int, default=10,
+                        help="interleaved timing rounds (every runner scores each chunk)")
     parser.add_argument("--model-dir", type=Path, default=None,
                         help="reuse/keep the built model here (default: a temp folder)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="raw results file")
@@ -152,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     texts, lengths = make_texts(folder, n)
 
     load_start = os.getloadavg()
-    say(f"# bench_text ({'quick' if args.quick else 'full'})")
+    say(f"# bench_text ({n} texts{', --quick' if args.quick else ''})")
     say()
     say(f"- command: `python benchmarks/bench_text.py {' '.join(argv or sys.argv[1:])}`".rstrip())
     say(f"- date: {time.strftime('%Y-%m-%d %H:%M:%S')}")
@@ -163,28 +165,25 @@ def main(argv: list[str] | None = None) -> int:
     say("- model: RobertaForSequenceClassification(RobertaConfig()) — 12 layers, hidden 768, "
         "vocab 50265, random weights, fp32; byte-level BPE tokenizer trained on generated text")
     say(f"- texts: {n}, tokens per text min {lengths.min()} / mean {lengths.mean():.1f} / "
-        f"max {lengths.max()}; voicesafety batch_size {args.batch_size}")
+        f"max {lengths.max()}; voicesafety batch_size {args.batch_size}; timed in "
+        f"{args.rounds} interleaved rounds (same load for every runner)")
     say(f"- load average at start (1/5/15 min): {load_start[0]:.2f} / {load_start[1]:.2f} / "
         f"{load_start[2]:.2f}")
     say()
 
-    rows: list[tuple[str, float, str]] = []
-
+    # All runners are loaded first, then timed in interleaved rounds (each round scores the
+    # next chunk of texts with every runner, in rotating order), so that a shared machine's
+    # changing load hits every runner alike.
     pipe = pipeline("text-classification", model=str(folder), tokenizer=str(folder), device=-1)
-    for text in texts[:5]:
-        pipe(text)
 
-    def run_pipe(items: list[str]) -> list:
-        return [pipe(text) for text in items]  # one text at a time, as the seed notebook did
+    def run_pipe(items: list[str]) -> list[float]:
+        out = [pipe(text) for text in items]  # one text at a time, as the seed notebook did
+        out = [o[0] if isinstance(o, list) else o for o in out]
+        return [d["score"] if d["label"] == "toxic" else 1 - d["score"] for d in out]
 
-    secs, pipe_out = timed(run_pipe, texts)
-    rows.append(("transformers pipeline, one text per call", n / secs, "fp32"))
-    print(f"pipeline: {n / secs:.1f} texts/s", flush=True)
-    ref = torch.tensor([[d["score"] if d["label"] == "toxic" else 1 - d["score"]]
-                        for [d] in pipe_out] if isinstance(pipe_out[0], list) else
-                       [[d["score"] if d["label"] == "toxic" else 1 - d["score"]]
-                        for d in pipe_out]).squeeze(1)
-
+    runners: list[tuple[str, object, str]] = [
+        ("transformers pipeline, one text per call", run_pipe, "fp32")
+    ]
     notes: list[str] = []
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
         precision = "int8 dynamic" if backend == "onnx-int8" else "fp32"
@@ -196,16 +195,41 @@ def main(argv: list[str] | None = None) -> int:
             notes.append(f"- {backend}: not available ({exc})")
             print(f"{backend}: not available", flush=True)
             continue
-        clf.score_text(texts[:64], batch_size=args.batch_size)  # warm-up
-        secs, results = timed(lambda items, c=clf: c.score_text(items,
-                                                                batch_size=args.batch_size),
-                              texts)
-        tox = torch.tensor([r.toxicity for r in results])
-        diff = float((tox - ref).abs().max())
-        rows.append((f"voicesafety `{backend}` backend (load {load_s:.1f}s)", n / secs,
-                     f"{precision}; max |Δ toxicity| vs pipeline {diff:.1e}"))
-        print(f"{backend}: {n / secs:.1f} texts/s (max diff {diff:.1e})", flush=True)
-        del clf
+
+        def run_vs(items: list[str], c: object = clf) -> list[float]:
+            return [r.toxicity for r in c.score_text(items, batch_size=args.batch_size)]
+
+        runners.append((f"voicesafety `{backend}` backend (load/convert {load_s:.0f}s)",
+                        run_vs, precision))
+    for _, fn, _ in runners:  # warm-up
+        fn(texts[:8])
+
+    rounds = max(1, min(args.rounds, n // 8))
+    chunks = [texts[i::rounds] for i in range(rounds)]
+    seconds = [0.0] * len(runners)
+    outputs: list[dict[int, list[float]]] = [{} for _ in runners]
+    for r, chunk in enumerate(chunks):
+        order = list(range(len(runners)))
+        order = order[r % len(order):] + order[: r % len(order)]
+        for k in order:
+            secs, out = timed(runners[k][1], chunk)
+            seconds[k] += secs
+            outputs[k][r] = out
+        done = sum(len(c) for c in chunks[: r + 1])
+        print(f"round {r + 1}/{rounds}: " + ", ".join(
+            f"{runners[k][0].split(' (')[0]} {done / seconds[k]:.1f}"
+            for k in range(len(runners))) + " texts/s", flush=True)
+
+    def flat(k: int) -> np.ndarray:
+        return np.concatenate([outputs[k][r] for r in range(rounds)])
+
+    ref = flat(0)
+    rows: list[tuple[str, float, str]] = []
+    for k, (name, _, precision) in enumerate(runners):
+        note = precision
+        if k:
+            note += f"; max |Δ toxicity| vs pipeline {np.abs(flat(k) - ref).max():.1e}"
+        rows.append((name, n / seconds[k], note))
 
     base = rows[0][1]
     say("| runner | texts/s | × pipeline | notes |")

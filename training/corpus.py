@@ -799,3 +799,72 @@ def generate(
                 text = text.capitalize()
         out.append(Example(text, _labels_vec(frozenset(labels)), cat, heldout))
     return out
+
+
+# ------------------------------------------------------------------ benign vocabulary noise
+
+_BLOCK = (
+    "fuck", "shit", "bitch", "damn", "ass", "sex", "porn", "nude", "naked", "horny", "dick",
+    "cock", "pussy", "cum", "rape", "kill", "die", "dead", "death", "murder", "suicide", "gun",
+    "drug", "weed", "cocaine", "meth", "drunk", "beer", "vodka", "alcohol", "wine", "drink",
+    "gay", "lesbian", "trans", "black", "white", "jew", "muslim", "islam", "christian", "arab",
+    "asian", "mexic", "africa", "chin", "india", "hate", "stupid", "idiot", "ugly", "fat",
+    "love", "date", "dating", "kiss", "girlfriend", "boyfriend", "wife", "husband", "marry",
+    "married", "single", "cute", "sexy", "hot", "baby", "babe", "bet", "casino", "gambl",
+    "hack", "steal", "stole", "crack", "high", "smoke", "vape", "pill", "crap", "hell", "piss",
+    "bastard", "slut", "whore", "retard", "nazi", "terror", "bomb", "shoot", "weapon", "body",
+    "breast", "butt", "touch", "bed", "virgin", "strip", "crush", "god", "jesus", "religio",
+    "race", "racis", "immigra", "refugee", "women", "girl", "boy", "women", "men", "old",
+)  # fmt: skip
+
+
+def benign_vocabulary(n_words: int = 6000) -> list[str]:
+    """Frequent English words (``wordfreq``) without any word that could carry a label.
+
+    Falls back to the words of the benign templates when ``wordfreq`` is not installed.
+    """
+    try:
+        from wordfreq import top_n_list
+
+        words = top_n_list("en", n_words)
+    except ImportError:  # pragma: no cover - optional training dependency
+        words = sorted({w for t in TEMPLATES if t.category == "benign" for w in t.text.split()})
+    return [w for w in words if w.isalpha() and len(w) > 1 and not any(b in w for b in _BLOCK)]
+
+
+_CLEAR_SWEARS = ["fuck", "fucking", "shit", "bullshit", "motherfucker", "fuckin", "shitty"]
+
+
+def vocabulary_noise(n: int, seed: int, obf_prob: float = 0.25) -> list[Example]:
+    """Text-only regularisation data built from benign frequent words.
+
+    Three kinds, all from training templates and ``wordfreq`` vocabulary: (1) benign training
+    sentences with one to three words replaced by random frequent words (label: clean), (2) short
+    word salads (clean), (3) word salads with an unambiguous swear word inserted (Profanity).
+    They teach the text model that unfamiliar words are not evidence of toxicity.
+    """
+    rng = random.Random(seed)
+    vocab = benign_vocabulary()
+    benign = [t for t in TEMPLATES if t.category in ("benign", "hardneg") and not is_heldout(t)]
+    out: list[Example] = []
+    for _ in range(n):
+        r = rng.random()
+        labels = frozenset()
+        if r < 0.5:
+            words = fill(rng.choice(benign).text, rng, 0.0).split(" ")
+            for _ in range(rng.randint(1, 3)):
+                words[rng.randrange(len(words))] = rng.choice(vocab)
+            text = " ".join(words)
+        else:
+            words = [rng.choice(vocab) for _ in range(rng.randint(2, 14))]
+            if r > 0.85:
+                sw = rng.choice(_CLEAR_SWEARS)
+                words.insert(
+                    rng.randrange(len(words) + 1),
+                    obfuscate(sw, rng) if rng.random() < obf_prob else sw,
+                )
+                labels = frozenset({PRO})
+            text = " ".join(words)
+        text = rng.choice(PREFIXES) + text + rng.choice(SUFFIXES)
+        out.append(Example(text, _labels_vec(labels), "vocab_noise", False))
+    return out

@@ -30,7 +30,7 @@ from tokenizers import Tokenizer
 from tqdm import tqdm
 
 from training import audio_data as AD
-from training.corpus import Example, generate
+from training.corpus import Example, generate, vocabulary_noise
 from training.metrics import calibrate_thresholds, evaluate, markdown_table, pr_table
 from training.tokenizer import encode, train_tokenizer
 from voicesafety.models.arch import (
@@ -65,6 +65,7 @@ class Settings:
     )
     text_epochs: int = 3
     token_dropout: float = 0.1
+    vocab_noise_frac: float = 0.2
     text_batch: int = 64
     text_lr: float = 1e-3
     # audio
@@ -81,6 +82,7 @@ class Settings:
     distill_weight: float = 0.5
     workers: int = 2
     check_export: bool = True
+    audio: bool = True
 
 
 def _log(msg: str) -> None:
@@ -105,9 +107,12 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
 
 def make_text_data(s: Settings) -> dict[str, list[Example]]:
     """Generate and save the text splits (train/val from training templates, test held out)."""
+    n_noise = int(s.n_text_train * s.vocab_noise_frac)
     data = {
-        "train": generate(s.n_text_train, s.seed, heldout=False),
-        "val": generate(s.n_text_val, s.seed + 1, heldout=False),
+        "train": generate(s.n_text_train, s.seed, heldout=False)
+        + vocabulary_noise(n_noise, s.seed + 3),
+        "val": generate(s.n_text_val, s.seed + 1, heldout=False)
+        + vocabulary_noise(int(s.n_text_val * s.vocab_noise_frac), s.seed + 4),
         "test": generate(s.n_text_test, s.seed + 2, heldout=True),
     }
     for name, exs in data.items():
@@ -371,7 +376,7 @@ def run(s: Settings) -> dict:
     )  # fmt: skip
 
     # ---- audio data
-    if not AD.espeak_available():
+    if not s.audio or not AD.espeak_available():
         _log("espeak-ng not found: skipping the audio model")
         metrics["wall_s"] = time.time() - t0
         return metrics

@@ -21,6 +21,7 @@ from .errors import (
     VoiceSafetyError,
 )
 from .evaluation import EvalReport, evaluate
+from .metrics import JScore, j_score
 from .policy import ThresholdPolicy
 from .results import AudioResult, ErrorResult, ModelInfo, ResultList, TextResult, WindowScore
 
@@ -31,9 +32,11 @@ __all__ = [
     "AudioResult",
     "BackendError",
     "Classifier",
+    "DifferentiableToxicity",
     "ErrorResult",
     "EvalReport",
     "InputTypeError",
+    "JScore",
     "InvalidInputError",
     "MissingDependencyError",
     "ModalityError",
@@ -47,4 +50,14 @@ __all__ = [
     "WindowScore",
     "__version__",
     "evaluate",
+    "j_score",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # Lazy: importing torch is slow, and `import voicesafety` does not need it.
+    if name == "DifferentiableToxicity":
+        from .differentiable import DifferentiableToxicity
+
+        return DifferentiableToxicity
+    raise AttributeError(f"module 'voicesafety' has no attribute {name!r}")

@@ -101,13 +101,16 @@ def _add_text(sub: Any) -> None:
     p.add_argument("texts", nargs="+", help="texts to score; '-' reads lines from stdin")
     _model_args(p)
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--max-length", type=int, default=None,
+                   help="truncate at this many tokens (default: the model's maximum)")
     p.set_defaults(func=_run_text)
 
 
 def _run_text(args: argparse.Namespace) -> int:
     texts = [line.rstrip("\n") for line in sys.stdin] if args.texts == ["-"] else args.texts
     clf = _load(args)
-    results = clf.score_text(texts, batch_size=args.batch_size, progress=len(texts) > 1000 or None)
+    results = clf.score_text(texts, batch_size=args.batch_size, max_length=args.max_length,
+                             progress=len(texts) > 1000 or None)
     if args.json:
         for r in results:
             print(r.model_dump_json())
@@ -115,6 +118,9 @@ def _run_text(args: argparse.Namespace) -> int:
     rows = [[(r.text[:48] + "…") if len(r.text) > 48 else r.text, f"{r.toxicity:.2f}",
              ",".join(r.flags) or "-", _fmt_scores(r.scores)] for r in results]
     print(_table(rows, ["text", "toxicity", "flags", "top scores"]))
+    cut = sum(r.truncated for r in results)
+    if cut:
+        print(f"note: {cut} text(s) truncated at the model's token limit")
     note = untrained_note(clf)
     if note:
         print(note)
