@@ -294,8 +294,10 @@ def windows(
     long_clip = False
     for block in blocks:
         buffer = np.concatenate([buffer, block]) if len(buffer) else block
-        # Only once we hold more than one window's worth do we know the clip is "long".
-        if not long_clip and len(buffer) + offset > length:
+        # Only once we hold more than one window's worth do we know the clip is "long". The
+        # test is the reference's own (duration in seconds > window), not a sample count: the
+        # two differ when ``window * rate`` is not an exact integer (2.51 s * 100 Hz = 250.99…).
+        if not long_clip and (len(buffer) + offset) / rate > window:
             long_clip = True
         while long_clip and start + length <= offset + len(buffer):
             # This window lies fully inside the audio: the reference emits it unpadded.
@@ -309,7 +311,7 @@ def windows(
     total = offset + len(buffer)
     if total == 0:
         raise InvalidInputError("audio is empty (0 samples)")
-    if not long_clip or not total / rate > window:
+    if not long_clip:
         samples = buffer
         if len(samples) < min_samples:
             samples = np.pad(samples, (0, min_samples - len(samples)))
