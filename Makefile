@@ -35,6 +35,7 @@ lint: setup
 	$(VENV)/bin/ruff check voicesafety tests benchmarks examples training
 
 train-mini: setup
+	$(PIP) install -e ".[train]"
 	$(PY) -m training.train_mini
 
 clean:

@@ -117,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="200 texts instead of 2,000")
     parser.add_argument("--n", type=int, default=None, help="number of texts")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-sizes", default="default",
+                        help="comma-separated voicesafety batch sizes to time per backend; "
+                             "'default' = the library's default on CPU (8)")
     parser.add_argument("--backends", default="torch,onnx,onnx-int8",
                         help="comma-separated voicesafety backends to time "
                              "(torch, torchscript, onnx, onnx-int8)")
@@ -165,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     say("- model: RobertaForSequenceClassification(RobertaConfig()) — 12 layers, hidden 768, "
         "vocab 50265, random weights, fp32; byte-level BPE tokenizer trained on generated text")
     say(f"- texts: {n}, tokens per text min {lengths.min()} / mean {lengths.mean():.1f} / "
-        f"max {lengths.max()}; voicesafety batch_size {args.batch_size}; timed in "
+        f"max {lengths.max()}; voicesafety batch sizes {args.batch_sizes}; timed in "
         f"{args.rounds} interleaved rounds (same load for every runner)")
     say(f"- load average at start (1/5/15 min): {load_start[0]:.2f} / {load_start[1]:.2f} / "
         f"{load_start[2]:.2f}")
@@ -196,11 +198,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{backend}: not available", flush=True)
             continue
 
-        def run_vs(items: list[str], c: object = clf) -> list[float]:
-            return [r.toxicity for r in c.score_text(items, batch_size=args.batch_size)]
+        for size in [b.strip() for b in args.batch_sizes.split(",") if b.strip()]:
+            bs = None if size == "default" else int(size)
 
-        runners.append((f"voicesafety `{backend}` backend (load/convert {load_s:.0f}s)",
-                        run_vs, precision))
+            def run_vs(items: list[str], c: object = clf, bs: int | None = bs) -> list[float]:
+                return [r.toxicity for r in c.score_text(items, batch_size=bs)]
+
+            label = "default batch" if bs is None else f"batch {bs}"
+            runners.append((f"voicesafety `{backend}` backend, {label} (load/convert "
+                            f"{load_s:.0f}s)", run_vs, precision))
     for _, fn, _ in runners:  # warm-up
         fn(texts[:8])
 
@@ -228,7 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     for k, (name, _, precision) in enumerate(runners):
         note = precision
         if k:
-            note += f"; max |Δ toxicity| vs pipeline {np.abs(flat(k) - ref).max():.1e}"
+            same = np.mean((flat(k) >= 0.5) == (ref >= 0.5))
+            note += (f"; max |Δ toxicity| vs pipeline {np.abs(flat(k) - ref).max():.1e}; "
+                     f"flags same {same:.2%}")
         rows.append((name, n / seconds[k], note))
 
     base = rows[0][1]

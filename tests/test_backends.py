@@ -58,6 +58,33 @@ def test_on_demand_conversion_matches_torch(v1_dir, cache, backend):
     assert max(abs(got.scores[k] - want.scores[k]) for k in got.scores) <= bound
 
 
+@pytest.mark.parametrize("scheme", sorted(ex.INT8_SCHEMES))
+def test_each_int8_scheme_keeps_parity_and_has_its_own_cache_entry(v1_dir, cache, monkeypatch,
+                                                                   scheme):
+    import json
+
+    monkeypatch.setenv("VOICESAFETY_INT8_SCHEME", scheme)
+    ref = vs.Classifier.from_pretrained(v1_dir, backend="torch", device="cpu")
+    clf = vs.Classifier.from_pretrained(v1_dir, backend="onnx-int8", device="cpu")
+    (folder,) = (cache / "exports").glob("onnx-int8-*")
+    manifest = json.loads((folder / "voicesafety.json").read_text())
+    assert manifest["int8_scheme"] == scheme
+    assert manifest["parity"]["max_abs_diff"] <= 0.05
+    clip = _clip(2.0, seed=3)
+    got, want = clf.score(clip), ref.score(clip)
+    assert max(abs(got.scores[k] - want.scores[k]) for k in got.scores) <= 0.05
+    other = next(s for s in ex.INT8_SCHEMES if s != scheme)
+    monkeypatch.setenv("VOICESAFETY_INT8_SCHEME", other)
+    vs.Classifier.from_pretrained(v1_dir, backend="onnx-int8", device="cpu")
+    assert len(list((cache / "exports").glob("onnx-int8-*"))) == 2  # never served the other
+
+
+def test_unknown_int8_scheme_is_an_error(monkeypatch):
+    monkeypatch.setenv("VOICESAFETY_INT8_SCHEME", "fp4")
+    with pytest.raises(BackendError, match="VOICESAFETY_INT8_SCHEME"):
+        ex.int8_scheme()
+
+
 def test_text_model_on_onnx(roberta_dir, cache):
     ref = vs.Classifier.from_pretrained(roberta_dir, backend="torch", device="cpu")
     clf = vs.Classifier.from_pretrained(roberta_dir, backend="onnx", device="cpu")

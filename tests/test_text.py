@@ -246,10 +246,20 @@ def test_bad_input_types(roberta, bad, match):
         roberta.score_text(bad)
 
 
-@pytest.mark.parametrize("bad", [0, -1, 1.5, None])
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "8", True])
 def test_bad_batch_size(roberta, bad):
     with pytest.raises(InvalidInputError, match="batch_size"):
         roberta.score_text(["a", "b"], batch_size=bad)
+
+
+def test_default_batch_size_depends_on_device_not_on_scores(roberta):
+    assert roberta._batch_size(None, cpu=8, cuda=64) == (64 if roberta.device != "cpu" else 8)
+    assert roberta._batch_size(3, cpu=8, cuda=64) == 3
+    texts = [f"gg {'nice shot ' * (i % 7)}team" for i in range(21)]
+    default = roberta.score_text(texts)
+    explicit = roberta.score_text(texts, batch_size=32)
+    for a, b in zip(default, explicit, strict=True):
+        assert max(abs(a.scores[k] - b.scores[k]) for k in a.scores) <= 1e-5
 
 
 def test_empty_list(roberta):

@@ -371,7 +371,7 @@ def score_audio(
 
     if errors not in ("raise", "return"):
         raise InvalidInputError(f"errors must be 'raise' or 'return', got {errors!r}")
-    if not isinstance(batch_size, int) or batch_size < 1:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise InvalidInputError(f"batch_size must be a positive integer, got {batch_size!r}")
     if window is None:
         window, hop = spec.window, spec.hop if hop is None else float(hop)

@@ -193,6 +193,12 @@ class Classifier:
 
     # ------------------------------------------------------------------ scoring
 
+    def _batch_size(self, batch_size: int | None, *, cpu: int, cuda: int) -> int:
+        """The user's batch size, or the default that was fastest on this device kind."""
+        if batch_size is not None:
+            return batch_size
+        return cuda if self.device.startswith("cuda") else cpu
+
     def score(
         self,
         audio: AudioInput | list[AudioInput],
@@ -200,7 +206,7 @@ class Classifier:
         sample_rate: int | None = None,
         window: float | None = None,
         hop: float | None = None,
-        batch_size: int = 8,
+        batch_size: int | None = None,
         errors: str = "raise",
         progress: bool | None = None,
     ) -> AudioResult | ErrorResult | list[AudioResult | ErrorResult]:
@@ -214,6 +220,8 @@ class Classifier:
             window, hop: analysis window and hop in seconds (default 15 and 15, as the
                 models were trained). Clips no longer than ``window`` are scored whole.
             batch_size: windows per forward pass (only windows of equal length share one).
+                Default: 1 on CPU (larger batches were slower per audio-second there on every
+                backend, see docs/backends.md), 8 on CUDA.
             errors: ``"raise"`` (default) raises on the first bad input, naming its index;
                 ``"return"`` puts an :class:`ErrorResult` in its place.
             progress: show a progress bar (default: only for long work, on a terminal).
@@ -228,7 +236,8 @@ class Classifier:
             return ResultList()
         results = score_audio(
             items, head.spec, head.backend, head.info(), sample_rate=sample_rate, window=window,
-            hop=hop, batch_size=batch_size, errors=errors, progress=progress,
+            hop=hop, batch_size=self._batch_size(batch_size, cpu=1, cuda=8), errors=errors,
+            progress=progress,
         )
         return results[0] if single else ResultList(results)
 
@@ -236,7 +245,7 @@ class Classifier:
         self,
         text: str | list[str],
         *,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         max_length: int | None = None,
         as_tensor: bool = False,
         progress: bool | None = None,
@@ -246,6 +255,7 @@ class Classifier:
         Args:
             text: a str, or a list of str (results in input order).
             batch_size: texts per forward pass; texts are sorted by length into batches.
+                Default: 8 on CPU (the fastest measured, docs/text.md), 64 on CUDA.
             max_length: truncate at this many tokens (special tokens included) instead of the
                 model's maximum; values above the model's maximum are capped to it. Truncation
                 is reported on each result (``truncated``, ``num_tokens``).
@@ -272,7 +282,8 @@ class Classifier:
         if not texts and not as_tensor:
             return ResultList()
         results = score_texts(
-            texts, head.spec, head.backend, head.encoder, head.info(), batch_size=batch_size,
+            texts, head.spec, head.backend, head.encoder, head.info(),
+            batch_size=self._batch_size(batch_size, cpu=8, cuda=64),
             max_length=max_length, progress=progress, as_tensor=as_tensor,
         )
         if as_tensor:

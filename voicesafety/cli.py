@@ -62,7 +62,8 @@ def _add_score(sub: Any) -> None:
     p = sub.add_parser("score", help="score audio files")
     p.add_argument("files", nargs="+", help="audio files (wav, flac, ogg, mp3, ...)")
     _model_args(p)
-    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="windows per forward pass (default: 1 on CPU, 8 on CUDA)")
     p.add_argument("--window", type=float, default=None, help="window in seconds (default 15)")
     p.add_argument("--hop", type=float, default=None, help="hop in seconds (default = window)")
     p.set_defaults(func=_run_score)
@@ -100,7 +101,8 @@ def _add_text(sub: Any) -> None:
     p = sub.add_parser("text", help="score texts (arguments, or one per line on stdin with -)")
     p.add_argument("texts", nargs="+", help="texts to score; '-' reads lines from stdin")
     _model_args(p)
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="texts per forward pass (default: 8 on CPU, 64 on CUDA)")
     p.add_argument("--max-length", type=int, default=None,
                    help="truncate at this many tokens (default: the model's maximum)")
     p.set_defaults(func=_run_text)

@@ -115,15 +115,22 @@ def input_names(modality: str) -> tuple[str, ...]:
 # --------------------------------------------------------------------------- probes
 
 
-def probe_audio(spec: Any, n_per_length: int = 6, seed: int = 0) -> list[dict[str, np.ndarray]]:
+#: Probe items per modality. At least 100, so that the 99 % flag-agreement bound of int8 means
+#: what it says: with 24 items a single flip (a score within 1e-3 of its threshold) failed it.
+PROBE_ITEMS = 100
+
+
+def probe_audio(spec: Any, n_per_length: int = PROBE_ITEMS // 4,
+                seed: int = 0) -> list[dict[str, np.ndarray]]:
     """Deterministic probe batches of speech-like signals (tones, chirps, noise bursts).
 
-    Four lengths (0.5 s to 4 s), ``n_per_length`` items each, various loudness levels.
+    Four lengths (0.5 s to 3.5 s), ``n_per_length`` items each (in batches of at most 8),
+    various loudness levels.
     """
     rng = np.random.default_rng(seed)
     rate = int(spec.sample_rate)
     batches = []
-    for seconds in (0.5, 1.0, 2.5, 4.0):
+    for seconds in (0.5, 1.0, 2.0, 3.5):
         n = max(int(seconds * rate), int(spec.min_samples))
         t = np.arange(n, dtype=np.float64) / rate
         items = []
@@ -138,7 +145,7 @@ def probe_audio(spec: Any, n_per_length: int = 6, seed: int = 0) -> list[dict[st
             level = [0.02, 0.1, 0.3, 0.6][i % 4]
             x = mix / (np.abs(mix).max() + 1e-9) * level
             items.append(x.astype(np.float32))
-        batches.append({"input_values": np.stack(items)})
+        batches += [{"input_values": np.stack(items[i:i + 8])} for i in range(0, len(items), 8)]
     return batches
 
 
@@ -150,7 +157,7 @@ PROBE_TEXTS = [
     "that build is honestly amazing", "stop talking you sound stupid",
     "wanna be my girlfriend", "buy cheap robux at my site", "i hate people like you",
     "lol that was so bad", "report him for cheating", "my mic is broken sorry",
-    "you are the worst player i have ever seen in my whole life", "ok", "",
+    "you are the worst player i have ever seen in my whole life", "ok", "lmao",
     "what the hell was that", "please be nice to new players", "go kill yourself",
     "see you tomorrow at the usual place", "this game is dumb and so are you",
     "great teamwork guys", "why are you following me",
@@ -159,10 +166,24 @@ PROBE_TEXTS = [
 
 def probe_text(encoder: Any, texts: Sequence[str] | None = None,
                batch_size: int = 8) -> list[dict[str, np.ndarray]]:
-    """Probe batches of tokenised texts (padded, with attention masks)."""
+    """Probe batches of tokenised texts (padded, with attention masks).
+
+    The default set is :data:`PROBE_TEXTS`, then pairs of them joined, up to
+    :data:`PROBE_ITEMS` texts of 1 to 30 words.
+    """
     from .text import pad_batch
 
-    encoded = encoder.encode(list(texts or PROBE_TEXTS))
+    if not texts:
+        base = PROBE_TEXTS
+        pairs = [f"{a}, {b}" for a in base for b in reversed(base) if a != b]
+        texts = (base + pairs[::7])[:PROBE_ITEMS]
+    # Blank texts never reach a model (score_text gives them a fixed result); a tokenizer
+    # without special tokens would turn one into an all-padding row, whose NaN attention
+    # poisons the dynamic int8 range of every other row in its batch.
+    texts = [t for t in texts if t.strip()]
+    if not texts:
+        raise BackendError("no usable probe text (every line is blank)")
+    encoded = encoder.encode(list(texts))
     return [
         dict(zip(("input_ids", "attention_mask"), pad_batch(encoded[i:i + batch_size],
                                                               encoder.pad_id), strict=False))
@@ -304,26 +325,56 @@ def _set_onnx_metadata(path: Path, manifest: dict[str, Any]) -> None:
     onnx.save(model, str(path))
 
 
-def quantize_int8(src: Path, dst: Path, spec: Any, manifest: dict[str, Any]) -> Path:
-    """Int8 ONNX: dynamic per-tensor quantisation of MatMul weights (uint8, u8×u8 kernels).
+#: Dynamic int8 schemes (``quantize_dynamic`` settings), chosen per CPU by :func:`int8_scheme`.
+INT8_SCHEMES: dict[str, dict[str, Any]] = {
+    # AVX-512 VNNI / AVX-VNNI: u8×s8 dot products without saturation; per-channel weight
+    # scales are then both the fastest and the most accurate MatMul scheme measured.
+    "s8-per-channel": {"weight": "QInt8", "per_channel": True},
+    # AVX2 without VNNI: u8×s8 goes through vpmaddubsw, whose int16 sums saturate (error up
+    # to 0.12 on WavLM); u8×u8 kernels avoid that and were the fastest scheme there.
+    "u8-per-tensor": {"weight": "QUInt8", "per_channel": False},
+}
 
-    Why this scheme (2-core AVX2 EPYC without VNNI; table in docs/backends.md): quantising
-    every op (Conv included) was barely faster than fp32 and ConvInteger is slower than
-    MLAS's fp32 convolution; MatMul-only with uint8 weights was the fastest and the most
-    accurate of the MatMul variants (int8 per-tensor, per-channel, reduce-range) measured.
-    The classification head (projector/classifier) stays fp32. Export
-    still checks the result and refuses it when it misses :data:`BOUNDS`.
+
+def int8_scheme() -> str:
+    """The int8 scheme that pays on this CPU: ``"s8-per-channel"`` with VNNI, else
+    ``"u8-per-tensor"`` (safe everywhere). ``$VOICESAFETY_INT8_SCHEME`` overrides it."""
+    forced = os.environ.get("VOICESAFETY_INT8_SCHEME")
+    if forced:
+        if forced not in INT8_SCHEMES:
+            raise BackendError(f"VOICESAFETY_INT8_SCHEME={forced!r} is not one of "
+                               f"{', '.join(INT8_SCHEMES)}")
+        return forced
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:  # not Linux: the scheme that is safe on every x86 CPU
+        return "u8-per-tensor"
+    return "s8-per-channel" if ("avx512_vnni" in flags or "avx_vnni" in flags) else (
+        "u8-per-tensor")
+
+
+def quantize_int8(src: Path, dst: Path, spec: Any, manifest: dict[str, Any]) -> Path:
+    """Int8 ONNX: dynamic quantisation of MatMul weights, with the scheme of :func:`int8_scheme`.
+
+    Why MatMul only (tables in docs/backends.md, WavLM base plus on 2-core EPYCs): quantising
+    every op (Conv included) was slower than fp32 (ConvInteger loses to MLAS's fp32
+    convolution) and the least accurate; quantising the MatMuls of the fused fp32 graph gave
+    the speed. The weight type and granularity depend on the CPU (:data:`INT8_SCHEMES`). The
+    classification head (projector/classifier) and the embedded model's audio front end stay
+    fp32. Export still checks the result and refuses it when it misses :data:`BOUNDS`.
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    scheme = manifest.setdefault("int8_scheme", int8_scheme())
+    settings = INT8_SCHEMES[scheme]
     graph = onnx.load(str(src), load_external_data=False).graph
     keep_fp32 = [n.name for n in graph.node
                  if any(k in n.name for k in ("projector", "classifier", "frontend", "head"))]
     quantize_dynamic(
-        str(src), str(dst), weight_type=QuantType.QUInt8, op_types_to_quantize=["MatMul"],
-        per_channel=False, nodes_to_exclude=keep_fp32,
-        extra_options={"MatMulConstBOnly": True},
+        str(src), str(dst), weight_type=getattr(QuantType, settings["weight"]),
+        op_types_to_quantize=["MatMul"], per_channel=settings["per_channel"],
+        nodes_to_exclude=keep_fp32, extra_options={"MatMulConstBOnly": True},
     )
     _set_onnx_metadata(dst, manifest)
     return dst
@@ -605,16 +656,17 @@ def _versions_key(backend: str) -> str:
 
     from . import __version__
 
-    return (f"{backend}|vs{__version__}|torch{torch.__version__}|ort{onnxruntime.__version__}"
-            f"|tf{transformers.__version__}|fmt{FORMAT_VERSION}")
+    scheme = f"|{int8_scheme()}" if backend == "onnx-int8" else ""
+    return (f"{backend}{scheme}|vs{__version__}|torch{torch.__version__}"
+            f"|ort{onnxruntime.__version__}|tf{transformers.__version__}|fmt{FORMAT_VERSION}")
 
 
 def cached_export(module: Any, spec: Any, tokenizer: Any, backend: str) -> ExportedModel:
     """The ``backend`` form of ``module``, converted (with a parity check) on first use.
 
-    Cached under :func:`cache_dir` by a hash of the weights, the backend and the versions of
-    voicesafety, torch, onnxruntime and transformers, so a second load is instant and a
-    changed checkpoint never gets a stale export.
+    Cached under :func:`cache_dir` by a hash of the weights, the backend (and int8 scheme)
+    and the versions of voicesafety, torch, onnxruntime and transformers, so a second load is
+    instant and a changed checkpoint never gets a stale export.
     """
     weights = weights_hash(module, spec)
     key = hashlib.blake2b(f"{weights}|{_versions_key(backend)}".encode(),

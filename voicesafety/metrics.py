@@ -118,7 +118,7 @@ def j_score(
     sim: SimFn | None,
     fl: FlFn | None,
     sta_threshold: float | None = None,
-    batch_size: int = 32,
+    batch_size: int | None = None,
 ) -> JScore:
     """ParaDetox's J: the mean over samples of STA · SIM · FL.
 
@@ -132,7 +132,8 @@ def j_score(
         fl: ``fl(outputs) -> [n]`` fluency in [0, 1], or None to leave it out.
         sta_threshold: if set, STA is 1 when toxicity < this, else 0 (ParaDetox's scripts
             binarise the classifier's decision); default: soft STA = 1 - toxicity.
-        batch_size: batch size for scoring with ``sta`` when it is a classifier.
+        batch_size: batch size for scoring with ``sta`` when it is a classifier (default:
+            the classifier's own default for its device).
 
     Raises:
         InvalidInputError: lengths differ, no samples, or a component returned values that
@@ -204,7 +205,7 @@ def cosine_similarity(encode: Callable[[list[str]], Any]) -> SimFn:
     return sim
 
 
-def acceptability(clf: Any, label: str, *, batch_size: int = 32) -> FlFn:
+def acceptability(clf: Any, label: str, *, batch_size: int | None = None) -> FlFn:
     """An FL function from a text classifier: the probability of ``label`` per output.
 
     ``clf`` is a voicesafety :class:`~voicesafety.Classifier` with a text model, e.g. a CoLA
