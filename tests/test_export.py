@@ -179,3 +179,15 @@ def test_manifest_is_json_of_spec(exported):
     assert manifest["negative_labels"] == ["neutral"]
     assert manifest["input_names"] == ["input_ids", "attention_mask"]
     assert Path(src / manifest["file"]).is_file()
+
+
+def test_embedded_model_exports_to_int8_within_bounds(tmp_path):
+    """The default model must be servable on onnx-int8 (trying the other scheme if needed)."""
+    import json
+
+    reports = ex.export(None, "onnx-int8", tmp_path / "mini", log=None)
+    assert [r.modality for r in reports] == ["audio", "text"] and all(r.passed for r in reports)
+    for part in ("audio", "text"):
+        manifest = json.loads((tmp_path / "mini" / part / "voicesafety.json").read_text())
+        assert manifest["int8_scheme"] in ex.INT8_SCHEMES
+        assert manifest["parity"]["flag_agreement"] >= 0.99

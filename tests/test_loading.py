@@ -142,6 +142,19 @@ def test_embedded_default_has_both_modalities():
     assert 0 <= clf.score_text("gg").toxicity <= 1
 
 
+@pytest.mark.parametrize("kind", ["silence 1 s", "silence 15 s", "white noise 1e-4",
+                                  "white noise 1e-2"])
+def test_embedded_audio_model_does_not_flag_non_speech(kind):
+    """Voice chat is mostly silence: a default model that flags it is unusable (a retrained
+    candidate flagged all four as Harassment and was not shipped)."""
+    rng = np.random.default_rng(0)
+    seconds = 15 if "15" in kind else 1
+    level = 0.0 if kind.startswith("silence") else float(kind.split()[-1])
+    clip = (level * rng.standard_normal(16_000 * seconds)).astype(np.float32)
+    result = vs.Classifier.from_pretrained().score(clip)
+    assert not result.flagged, result.scores
+
+
 def test_unknown_device_and_backend(v1_dir):
     with pytest.raises(vs.BackendError, match="unknown device"):
         vs.Classifier.from_pretrained(v1_dir, device="tpu")

@@ -29,8 +29,21 @@ TRAIN_VARIANTS = [
     "Hugo", "Mario",
 ]  # fmt: skip
 HELDOUT_VARIANTS = ["f4", "f5", "m6", "m7", "klatt4", "Storm", "grandma", "Lee"]
+#: More espeak-ng variants, used only for the *training* clips (``sample_train_voice``) to widen
+#: the voice diversity the audio model hears. Disjoint from :data:`HELDOUT_VARIANTS`; the
+#: validation/test conditions keep drawing from :data:`TRAIN_VARIANTS` / :data:`HELDOUT_VARIANTS`
+#: only, so the evaluation sets are unchanged.
+EXTRA_TRAIN_VARIANTS = [
+    "Alicia", "Andrea", "Annie", "Diogo", "Gene", "Henrique", "Marco", "Michael", "Mike",
+    "Nguyen", "adam", "anika", "antonio", "belinda", "benjamin", "caleb", "david", "ed",
+    "edward2", "gustave", "iven", "iven2", "kaukovalta", "m8", "marcelo", "miguel", "pablo",
+    "pedro", "steph2", "victor",
+]  # fmt: skip
 
 TRAIN_NOISES = ["white", "pink", "brown", "hum", "beeps"]
+#: Extra noise types for the training clips only (``augment_train``): band-limited noise and
+#: noise bursts (pink noise with a random slow on/off envelope). Not used by any evaluation set.
+EXTRA_TRAIN_NOISES = ["band", "bursts"]
 HELDOUT_NOISES = ["babble", "chords"]
 CODECS = ["none", "none", "flac", "ogg", "mp3", "opus"]
 
@@ -81,6 +94,16 @@ def sample_voice(rng: np.random.Generator, heldout: bool) -> VoiceSpec:
     return VoiceSpec(voice, int(rng.integers(120, 221)), int(rng.integers(20, 81)))
 
 
+def sample_train_voice(rng: np.random.Generator) -> VoiceSpec:
+    """Draw a *training* voice from the wider pool: training accents x (training + extra
+    training variants), speed 110-240 wpm and pitch 10-90 (never a held-out accent/variant)."""
+    variants = TRAIN_VARIANTS + EXTRA_TRAIN_VARIANTS
+    lang = TRAIN_LANGS[rng.integers(len(TRAIN_LANGS))]
+    var = variants[rng.integers(len(variants))]
+    voice = f"{lang}+{var}" if var else lang
+    return VoiceSpec(voice, int(rng.integers(110, 241)), int(rng.integers(10, 91)))
+
+
 # --------------------------------------------------------------------------------- noise
 
 
@@ -116,6 +139,16 @@ def make_noise(
             seg = np.arange(min(length, n - start)) / SR
             freq = rng.uniform(300, 3000)
             x[start : start + seg.size] += np.sin(2 * np.pi * freq * seg) * np.hanning(seg.size)
+    elif kind == "band":  # band-limited noise (random centre 200-4000 Hz, 0.5-2 octaves)
+        spec = np.fft.rfft(rng.standard_normal(n))
+        f = np.fft.rfftfreq(n, 1.0 / SR)
+        fc, octv = rng.uniform(200.0, 4000.0), rng.uniform(0.5, 2.0)
+        spec[np.abs(np.log2(np.maximum(f, 1.0) / fc)) > octv / 2] = 0
+        x = np.fft.irfft(spec, n)
+    elif kind == "bursts":  # pink-noise bursts with a random slow on/off envelope
+        env = np.repeat(rng.random(n // (SR // 10) + 2) < 0.5, SR // 10)[:n].astype(np.float64)
+        env = np.convolve(env, np.hanning(SR // 50) / (SR // 100), mode="same")
+        x = _colored(n, rng, 1.0) * (0.05 + env)
     elif kind == "chords":  # music-like sustained chords
         x = np.zeros(n)
         step = int(SR * rng.uniform(0.3, 1.0))
@@ -207,3 +240,19 @@ def augment(
         codec = "none"
     info["codec"] = codec
     return x, info
+
+
+def augment_train(
+    x: np.ndarray, rng: np.random.Generator, clean_prob: float = 0.08
+) -> tuple[np.ndarray, dict]:
+    """Augmentation of the *training* clips: :func:`augment` with the training noise types
+    plus :data:`EXTRA_TRAIN_NOISES`, and a random tempo/pitch change (resampling by 0.9-1.1)
+    half of the time. Never draws a held-out noise type."""
+    info: dict = {}
+    if rng.random() < 0.5:
+        factor = float(rng.uniform(0.9, 1.1))
+        x = soxr.resample(x, SR, int(SR * factor)).astype(np.float32)
+        info["speed_factor"] = factor
+    y, aug = augment(x, rng, TRAIN_NOISES + EXTRA_TRAIN_NOISES, None, clean_prob)
+    aug.update(info)
+    return y, aug

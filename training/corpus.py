@@ -868,3 +868,23 @@ def vocabulary_noise(n: int, seed: int, obf_prob: float = 0.25) -> list[Example]
         text = rng.choice(PREFIXES) + text + rng.choice(SUFFIXES)
         out.append(Example(text, _labels_vec(labels), "vocab_noise", False))
     return out
+
+
+def word_augment(text: str, rng: random.Random, vocab: list[str], drop: bool = True) -> str:
+    """Label-preserving(-ish) word-level augmentation applied on the fly to training texts.
+
+    One of: insert one or two random benign frequent words, swap two neighbouring words, or
+    (when ``drop``) delete one word of a message with at least five words. It perturbs the exact
+    template frames so that the model cannot rely on them alone.
+    """
+    words = text.split(" ")
+    op = rng.randrange(3 if drop else 2)
+    if op == 0 and vocab:
+        for _ in range(rng.randint(1, 2)):
+            words.insert(rng.randrange(len(words) + 1), rng.choice(vocab))
+    elif op == 1 and len(words) >= 3:
+        i = rng.randrange(len(words) - 1)
+        words[i], words[i + 1] = words[i + 1], words[i]
+    elif op == 2 and len(words) >= 5:
+        del words[rng.randrange(len(words))]
+    return " ".join(words)

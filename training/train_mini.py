@@ -1,6 +1,6 @@
 """Regenerate data and weights of the built-in "voicesafety/mini" models from fixed seeds.
 
-Run: ``python -m training.train_mini`` (about 30-45 min on a 2-core CPU). Steps:
+Run: ``python -m training.train_mini`` (about 20 min on a 2-core CPU). Steps:
 
 1. generate the synthetic text corpus (train / validation templates, held-out test templates);
 2. train the byte-level BPE tokenizer and the text model, calibrate its thresholds;
@@ -15,6 +15,7 @@ Run: ``python -m training.train_mini`` (about 30-45 min on a 2-core CPU). Steps:
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import multiprocessing as mp
@@ -30,7 +31,13 @@ from tokenizers import Tokenizer
 from tqdm import tqdm
 
 from training import audio_data as AD
-from training.corpus import Example, generate, vocabulary_noise
+from training.corpus import (
+    Example,
+    benign_vocabulary,
+    generate,
+    vocabulary_noise,
+    word_augment,
+)
 from training.metrics import calibrate_thresholds, evaluate, markdown_table, pr_table
 from training.tokenizer import encode, train_tokenizer
 from voicesafety.models.arch import (
@@ -48,7 +55,8 @@ VERSION = "0.1.0"
 
 @dataclass
 class Settings:
-    """All knobs of a training run (defaults = the shipped models)."""
+    """All knobs of a training run (defaults = the current recipe; see docs/models.md for which
+    shipped bundle came from which recipe)."""
 
     seed: int = 1234
     data_dir: Path = ROOT / "training" / "data"
@@ -63,23 +71,31 @@ class Settings:
     text_arch: dict = field(
         default_factory=lambda: {"dim": 128, "layers": 2, "heads": 4, "max_length": 128}
     )
-    text_epochs: int = 3
+    text_epochs: int = 4
     token_dropout: float = 0.1
     vocab_noise_frac: float = 0.2
     text_batch: int = 64
     text_lr: float = 1e-3
+    word_aug: float = 0.3  # probability of an on-the-fly word-level augmentation per message
+    word_drop: bool = True  # word_aug may also delete a word
+    text_ema: float = 0.999  # EMA decay of the text weights (0 = off)
     # audio
-    n_audio_train: int = 5000
+    n_audio_train: int = 16000
     n_audio_val: int = 500
     n_audio_test: int = 400
     n_babble: int = 40
     audio_arch: dict = field(
-        default_factory=lambda: {"n_mels": 64, "channels": 96, "attn_layers": 1, "heads": 4}
+        default_factory=lambda: {"n_mels": 64, "channels": 128, "attn_layers": 1, "heads": 4}
     )
-    audio_epochs: int = 8
+    audio_epochs: int = 6
     audio_batch: int = 32
     audio_lr: float = 2e-3
     distill_weight: float = 0.5
+    audio_wide_voices: bool = True  # training clips: extra variants, speed/pitch, noise types
+    audio_copies: int = 1  # augmented copies of every synthesised training utterance
+    audio_vocab_frac: float = 0.1  # extra spoken word-salad texts (fraction of n_audio_train)
+    audio_ema: float = 0.0  # EMA decay of the audio weights (0 = off)
+    audio_word_aug: float = 0.5  # word_augment applied to this fraction of the spoken texts
     workers: int = 2
     check_export: bool = True
     audio: bool = True
@@ -140,6 +156,24 @@ def predict_text(
     return np.concatenate(out) if out else np.zeros((0, len(LABELS)), np.float32)
 
 
+class _Ema:
+    """Exponential moving average of a model's parameters (buffers are copied)."""
+
+    def __init__(self, model: torch.nn.Module, decay: float) -> None:
+        self.model = copy.deepcopy(model).eval()
+        self.decay = decay
+        self.n = 0
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        self.n += 1
+        d = min(self.decay, (1 + self.n) / (10 + self.n))
+        for pe, p in zip(self.model.parameters(), model.parameters(), strict=True):
+            pe.mul_(d).add_(p.detach(), alpha=1 - d)
+        for be, b in zip(self.model.buffers(), model.buffers(), strict=True):
+            be.copy_(b)
+
+
 def _cosine(step: int, total: int, warmup: int) -> float:
     if step < warmup:
         return (step + 1) / warmup
@@ -164,13 +198,22 @@ def train_text(
     y_all = torch.tensor([e.labels for e in train], dtype=torch.float32)
     texts = [e.text for e in train]
     g = torch.Generator().manual_seed(s.seed)
+    prng = random.Random(s.seed + 5)
+    vocab = benign_vocabulary() if s.word_aug > 0 else []
+    ema = _Ema(model, s.text_ema) if s.text_ema > 0 else None
     bar = tqdm(total=steps, desc="text model", unit="step")
     for _ in range(s.text_epochs):
         model.train()
         perm = torch.randperm(n, generator=g).tolist()
         for i in range(0, n, s.text_batch):
             idx = perm[i : i + s.text_batch]
-            ids, mask = _text_tensors(tok, [texts[j] for j in idx], max_len)
+            batch = [texts[j] for j in idx]
+            if s.word_aug > 0:
+                batch = [
+                    word_augment(t, prng, vocab, s.word_drop) if prng.random() < s.word_aug else t
+                    for t in batch
+                ]
+            ids, mask = _text_tensors(tok, batch, max_len)
             if s.token_dropout > 0:  # replace random real tokens by <unk> (id 1)
                 drop = (torch.rand(ids.shape, generator=g) < s.token_dropout) & (mask > 0)
                 ids = ids.masked_fill(drop, 1)
@@ -180,9 +223,13 @@ def train_text(
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             sched.step()
+            if ema is not None:
+                ema.update(model)
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.4f}")
     bar.close()
+    if ema is not None:
+        model = ema.model
     model.eval()
     yv = np.array([e.labels for e in data["val"]])
     pv = predict_text(model, tok, [e.text for e in data["val"]], max_len)
@@ -201,6 +248,42 @@ def _synth_job(job: tuple) -> tuple[np.ndarray, dict]:
     wav, info = AD.augment(wav, rng, noises, babble)
     info.update(voice=v.voice, speed=v.speed, pitch=v.pitch)
     return (np.clip(wav, -1, 1) * 32767).astype(np.int16), info
+
+
+def _synth_train_job(job: tuple) -> list[tuple[np.ndarray, dict]]:
+    """One training utterance: synthesise once, augment ``copies`` times."""
+    text, seed, copies, wide = job
+    rng = np.random.default_rng(seed)
+    v = AD.sample_train_voice(rng) if wide else AD.sample_voice(rng, False)
+    wav = AD.synthesize(text, v.voice, v.speed, v.pitch)
+    wav = wav[: 14 * AD.SR]
+    out = []
+    for _ in range(copies):
+        if wide:
+            y, info = AD.augment_train(wav, rng)
+        else:
+            y, info = AD.augment(wav, rng, AD.TRAIN_NOISES, None)
+        y = y[: 15 * AD.SR]
+        info.update(voice=v.voice, speed=v.speed, pitch=v.pitch)
+        out.append(((np.clip(y, -1, 1) * 32767).astype(np.int16), info))
+    return out
+
+
+def synth_train_set(
+    s: Settings, exs: list[Example], seed: int
+) -> tuple[list[Example], list[tuple[np.ndarray, dict]]]:
+    """Training clips (``s.audio_copies`` per example); returns the repeated examples too."""
+    jobs = [(e.text, [seed, i], s.audio_copies, s.audio_wide_voices) for i, e in enumerate(exs)]
+    pool = _pool(s.workers)
+    it = pool.imap(_synth_train_job, jobs, chunksize=8) if pool else map(_synth_train_job, jobs)
+    clips, rep_exs = [], []
+    for e, outs in tqdm(zip(exs, it), total=len(jobs), desc="synth train", unit="utt"):
+        clips.extend(outs)
+        rep_exs.extend([e] * len(outs))
+    if pool:
+        pool.close()
+        pool.join()
+    return rep_exs, clips
 
 
 def _pool(workers: int):
@@ -300,6 +383,7 @@ def train_audio(
     floor = model.frontend.floor
     bar = tqdm(total=steps, desc="audio model", unit="step")
     best, best_state = -1.0, None
+    ema = _Ema(model, s.audio_ema) if s.audio_ema > 0 else None
     for epoch in range(s.audio_epochs):
         model.train()
         for bi in torch.randperm(len(batches), generator=g).tolist():
@@ -311,15 +395,18 @@ def train_audio(
             torch.nn.utils.clip_grad_norm_(model.parameters(), 2.0)
             opt.step()
             sched.step()
+            if ema is not None:
+                ema.update(model)
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.4f}")
         if len(val_feats) and epoch >= s.audio_epochs // 2:
-            pv = predict_audio_feats(model, val_feats)
+            cur = ema.model if ema is not None else model
+            pv = predict_audio_feats(cur, val_feats)
             score = evaluate(val_y, pv, {lab: 0.5 for lab in LABELS})["binarized_ap"]
             _log(f"audio epoch {epoch + 1}: val binarized AP {score:.4f}")
             if score >= best:
                 best = score
-                best_state = {k: v.clone() for k, v in model.state_dict().items()}
+                best_state = {k: v.clone() for k, v in cur.state_dict().items()}
     bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)
@@ -381,6 +468,17 @@ def run(s: Settings) -> dict:
         metrics["wall_s"] = time.time() - t0
         return metrics
     a_train = generate(s.n_audio_train, s.seed + 10, heldout=False, spoken=True, concat_prob=0.15)
+    if s.audio_word_aug > 0:  # new phrasings of the training templates (teacher re-scores them)
+        arng = random.Random(s.seed + 15)
+        vocab = benign_vocabulary()
+        a_train = [
+            Example(word_augment(e.text, arng, vocab), e.labels, e.category, e.heldout)
+            if arng.random() < s.audio_word_aug
+            else e
+            for e in a_train
+        ]
+    if s.audio_vocab_frac > 0:  # spoken word salads (clean / with a swear word), text-like
+        a_train += vocabulary_noise(int(s.n_audio_train * s.audio_vocab_frac), s.seed + 14, 0.0)
     a_val = generate(s.n_audio_val, s.seed + 11, heldout=False, spoken=True, concat_prob=0.15)
     babble_src = generate(s.n_babble, s.seed + 12, heldout=False, spoken=True, concat_prob=0.5)
     babble = []
@@ -395,7 +493,7 @@ def run(s: Settings) -> dict:
         "all held-out": (True, AD.HELDOUT_NOISES),
     }
     fe = MiniAudioModel(**s.audio_arch).eval()
-    train_clips = synth_set(s, a_train, s.seed + 20, False, AD.TRAIN_NOISES, None, "train")
+    a_train, train_clips = synth_train_set(s, a_train, s.seed + 20)
     val_clips = synth_set(s, a_val, s.seed + 21, False, AD.TRAIN_NOISES, None, "val")
     test_sets = {}
     for ci, (name, (hv, noises)) in enumerate(conditions.items()):

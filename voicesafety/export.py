@@ -366,8 +366,7 @@ def quantize_int8(src: Path, dst: Path, spec: Any, manifest: dict[str, Any]) -> 
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    scheme = manifest.setdefault("int8_scheme", int8_scheme())
-    settings = INT8_SCHEMES[scheme]
+    settings = INT8_SCHEMES[manifest.setdefault("int8_scheme", int8_scheme())]
     graph = onnx.load(str(src), load_external_data=False).graph
     keep_fp32 = [n.name for n in graph.node
                  if any(k in n.name for k in ("projector", "classifier", "frontend", "head"))]
@@ -447,15 +446,26 @@ def export_part(module: Any, spec: Any, tokenizer: Any, backend: str, out: Path,
         spec, _encoder(spec, tokenizer))
     manifest = manifest_for(spec, backend, source_hash or weights_hash(module, spec))
     out = Path(out)
+    # int8: the scheme that pays on this CPU first; if it misses the bounds, the other one (a
+    # small model can sit on the edge of the flag bound with one and not the other).
+    schemes = [None]
+    if backend == "onnx-int8":
+        schemes = [int8_scheme()] + [k for k in INT8_SCHEMES if k != int8_scheme()]
     with tempfile.TemporaryDirectory(dir=_tmp_parent(out)) as tmp:
-        stage = Path(tmp) / "stage"
-        path = convert(module, spec, backend, stage, manifest, batches)
-        report = parity(_reference(module), _candidate(path, backend, spec.modality), spec,
-                        batches, backend)
+        for scheme in schemes:
+            if scheme is not None:
+                manifest["int8_scheme"] = scheme
+            stage = Path(tmp) / f"stage-{scheme or backend}"
+            path = convert(module, spec, backend, stage, manifest, batches)
+            report = parity(_reference(module), _candidate(path, backend, spec.modality), spec,
+                            batches, backend)
+            if report.passed:
+                break
         if not report.passed:
+            tried = f" (int8 schemes tried: {', '.join(schemes)})" if schemes[0] else ""
             raise ExportParityError(
                 f"refusing to write {backend} export of {spec.name}: it misses the parity "
-                f"bounds against the torch reference.\n{report}", report)
+                f"bounds against the torch reference{tried}.\n{report}", report)
         manifest["parity"] = report.to_dict()
         (stage / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         (stage / "policy.json").write_text(spec.policy.to_json(), encoding="utf-8")
