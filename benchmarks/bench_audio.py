@@ -165,9 +165,7 @@ def make_variants(fp32: Path, out: Path) -> dict[str, Path]:
     for scheme in ex.INT8_SCHEMES:
         dst = out / f"variant-{scheme}.onnx"
         if not dst.is_file():
-            os.environ["VOICESAFETY_INT8_SCHEME"] = scheme
-            ex.quantize_int8(fp32, dst, None, {})
-            del os.environ["VOICESAFETY_INT8_SCHEME"]
+            ex.quantize_int8(fp32, dst, None, {"int8_scheme": scheme})
         here = " (picked on this CPU)" if scheme == ex.int8_scheme() else ""
         paths[f"voicesafety {scheme}{here}"] = dst
     head = [n.name for n in onnx.load(str(fp32), load_external_data=False).graph.node

@@ -229,11 +229,11 @@ def _scores(backend: Any, batches: Sequence[dict[str, np.ndarray]], activation: 
     return np.concatenate([activate(to_numpy(backend.run(b)), activation) for b in batches])
 
 
-def parity(reference: Any, candidate: Any, spec: Any, batches: Sequence[dict[str, np.ndarray]],
+def parity(ref: np.ndarray, candidate: Any, spec: Any, batches: Sequence[dict[str, np.ndarray]],
            backend: str | None = None) -> ParityReport:
-    """Compare ``candidate`` with ``reference`` (both backends) on ``batches``."""
+    """Compare ``candidate`` (a backend) on ``batches`` with the reference's scores ``ref``
+    on the same batches (:func:`_scores` of the torch reference)."""
     name = backend or candidate.name
-    ref = _scores(reference, batches, spec.activation)
     got = _scores(candidate, batches, spec.activation)
     diff = np.abs(ref - got)
     toxic = list(spec.toxic_labels)
@@ -451,14 +451,15 @@ def export_part(module: Any, spec: Any, tokenizer: Any, backend: str, out: Path,
     schemes = [None]
     if backend == "onnx-int8":
         schemes = [int8_scheme()] + [k for k in INT8_SCHEMES if k != int8_scheme()]
+    ref = _scores(_reference(module), batches, spec.activation)  # once, whatever the tries
     with tempfile.TemporaryDirectory(dir=_tmp_parent(out)) as tmp:
         for scheme in schemes:
             if scheme is not None:
                 manifest["int8_scheme"] = scheme
             stage = Path(tmp) / f"stage-{scheme or backend}"
             path = convert(module, spec, backend, stage, manifest, batches)
-            report = parity(_reference(module), _candidate(path, backend, spec.modality), spec,
-                            batches, backend)
+            report = parity(ref, _candidate(path, backend, spec.modality), spec, batches,
+                            backend)
             if report.passed:
                 break
         if not report.passed:
