@@ -36,6 +36,11 @@ def _settings(tmp_path: Path):
         audio_arch={"n_mels": 16, "channels": 16, "attn_layers": 1, "heads": 2},
         audio_epochs=2,
         audio_batch=4,
+        audio_head={"head_channels": 16, "head_layers": 1},
+        n_sim_text=20,
+        sim_batch=4,
+        n_non_speech=4,
+        n_non_speech_test=3,
         workers=1,
         check_export=False,
     )
@@ -74,7 +79,38 @@ def test_full_pipeline_with_audio(tmp_path: Path) -> None:
     assert "audio all held-out" in metrics["audio"]
     model, cfg = load_mini(tmp_path / "mini" / "audio")
     assert cfg["model_type"] == "voicesafety-mini-audio" and cfg["sample_rate"] == 16000
+    # phone bottleneck: CTC classes = espeak-ng phonemes seen in training + the blank
+    assert cfg["arch"]["phones"] == len(cfg["phone_inventory"]) > 10
+    assert cfg["phone_inventory"][0] == "<blank>"
+    assert metrics["audio_non_speech"]["n"] == 3
+    assert 0.0 <= metrics["audio_non_speech"]["flagged"] <= 1.0
     with torch.no_grad():
         out = model(torch.zeros(2, 400))
     assert out.shape == (2, len(LABELS))
     json.loads((tmp_path / "work" / "metrics.json").read_text())
+
+
+def test_simulated_posteriors_are_distributions_with_the_phones_in_order() -> None:
+    import random
+
+    from training.train_mini import simulate_posteriors
+
+    seqs = [[3, 5, 7, 9], [2]]
+    post = simulate_posteriors(seqs, 12, random.Random(0), sub=0.0)
+    assert post.shape[0] == 2 and post.shape[2] == 12
+    torch.testing.assert_close(post.sum(-1), torch.ones(post.shape[:2]))
+    peaks = post[0].argmax(-1)
+    kept = [int(p) for i, p in enumerate(peaks) if p != 0 and (i == 0 or peaks[i - 1] != p)]
+    assert kept == [p for p in seqs[0] if p in kept] and len(kept) >= 2  # order kept
+    assert (post[1, :, 1:].sum(0) > 0).nonzero().flatten().tolist() in ([1], [])  # only phone 2
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+def test_phonemize_many_matches_one_call_per_text() -> None:
+    from training.audio_data import phonemize, phonemize_many
+
+    texts = ["you're such a noob, go uninstall!", "", "my dealer has weed for five bucks"]
+    many = phonemize_many(texts, "en-gb")
+    assert many[1] == []
+    assert many[0] == phonemize(texts[0], "en-gb") and many[2] == phonemize(texts[2], "en-gb")
+    assert "n" in many[0] and all("'" not in p for p in many[0])

@@ -10,6 +10,7 @@ held-out noise condition. All randomness comes from a seeded ``numpy.random.Gene
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -73,6 +74,50 @@ def synthesize(text: str, voice: str, speed: int, pitch: int) -> np.ndarray:
     audio = soxr.resample(audio, sr, SR).astype(np.float32)
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     return audio / peak * 0.7 if peak > 0 else audio
+
+
+#: espeak-ng phoneme-mnemonic characters that mark stress or syllable boundaries, not sounds.
+_STRESS = str.maketrans("", "", "',%=")
+
+
+def phonemize(text: str, lang: str) -> list[str]:
+    """Phoneme sequence espeak-ng speaks for ``text`` in accent ``lang`` (e.g. ``"en-gb"``).
+
+    Mnemonics from ``espeak-ng -q -x --sep=" "`` with stress marks removed; used as the CTC
+    target of the audio model's auxiliary phoneme-recognition loss (training only).
+    """
+    proc = subprocess.run(
+        ["espeak-ng", "-q", "-x", "--sep= ", "-v", lang, text],
+        capture_output=True,
+        check=True,
+        text=True,
+    )
+    phones = [p.translate(_STRESS) for p in proc.stdout.split()]
+    return [p for p in phones if p and not p.startswith("_")]
+
+
+def phonemize_many(texts: list[str], lang: str) -> list[list[str]]:
+    """:func:`phonemize` for many texts with one espeak-ng process (one text per input line;
+    punctuation becomes a space so that a text never spans two output lines). Falls back to
+    one call per text if the line counts ever disagree."""
+    lines = [re.sub(r"[^\w' ]+", " ", t).strip() or "ok" for t in texts]
+    if not lines:
+        return []
+    proc = subprocess.run(
+        ["espeak-ng", "-q", "-x", "--sep= ", "-v", lang],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        check=True,
+        text=True,
+    )
+    out = proc.stdout.strip("\n").split("\n")
+    if len(out) != len(lines):
+        return [phonemize(t, lang) for t in lines]
+    phones = [[p.translate(_STRESS) for p in line.split()] for line in out]
+    return [
+        [p for p in ph if p and not p.startswith("_")] if t.strip() else []
+        for t, ph in zip(texts, phones, strict=True)
+    ]
 
 
 @dataclass
@@ -256,3 +301,38 @@ def augment_train(
     y, aug = augment(x, rng, TRAIN_NOISES + EXTRA_TRAIN_NOISES, None, clean_prob)
     aug.update(info)
     return y, aug
+
+
+#: Kinds of speech-free clips (label: clean). ``silence`` is digital zero or faint dither;
+#: ``tone`` a steady or gliding sine with harmonics; the rest are the noise types above.
+NON_SPEECH_TRAIN = ["silence", "tone", *TRAIN_NOISES, *EXTRA_TRAIN_NOISES]
+NON_SPEECH_TEST = ["silence", "tone", "white", "pink", "hum", "chords"]
+
+
+def non_speech(rng: np.random.Generator, kinds: list[str]) -> tuple[np.ndarray, dict]:
+    """A clip without speech (0.5-10 s of silence, a tone or noise) at a random level, passed
+    through a random codec. The audio model must not flag these; no clip of the speech sets
+    lacks speech, so they are generated separately for training and for a test row."""
+    n = int(rng.uniform(0.5, 10.0) * SR)
+    kind = kinds[int(rng.integers(len(kinds)))]
+    if kind == "silence":
+        dither = rng.standard_normal(n) * 10 ** rng.uniform(-5, -3)
+        x = np.zeros(n) if rng.random() < 0.5 else dither
+    elif kind == "tone":
+        t = np.arange(n) / SR
+        f0 = rng.uniform(80.0, 2000.0) * np.exp(t * rng.uniform(-0.3, 0.3))  # steady or gliding
+        phase = 2 * np.pi * np.cumsum(f0) / SR
+        x = sum(np.sin(h * phase) * rng.uniform(0, 1) ** (h - 1) for h in range(1, 5))
+    else:
+        x = make_noise(kind, n, rng)
+    x = np.asarray(x, dtype=np.float64)
+    peak = np.max(np.abs(x))
+    if kind != "silence" and peak > 0:
+        x = x / peak * 10 ** (rng.uniform(-50.0, 0.0) / 20.0)
+    x = np.clip(x, -1.0, 1.0).astype(np.float32)
+    codec = CODECS[int(rng.integers(len(CODECS)))]
+    try:
+        x = codec_roundtrip(x, codec)
+    except Exception:  # noqa: BLE001 - a codec missing from libsndfile is not fatal
+        codec = "none"
+    return x, {"non_speech": kind, "codec": codec}

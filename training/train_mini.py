@@ -1,15 +1,19 @@
 """Regenerate data and weights of the built-in "voicesafety/mini" models from fixed seeds.
 
-Run: ``python -m training.train_mini`` (about 20 min on a 2-core CPU). Steps:
+Run: ``python -m training.train_mini`` (about 40 min on a 2-core CPU). Steps:
 
 1. generate the synthetic text corpus (train / validation templates, held-out test templates);
 2. train the byte-level BPE tokenizer and the text model, calibrate its thresholds;
 3. synthesise speech with espeak-ng (train voices) and augment it (noise, resampling, gain,
    codecs, padding); synthesise the held-out conditions (held-out templates x held-out voices /
    held-out noise types);
-4. train the audio model on labels + distillation from the text model's transcript scores;
-5. evaluate, write ``training/work/metrics.json`` / ``metrics.md`` and the bundles under
-   ``voicesafety/models/mini/``, and check TorchScript / ONNX parity.
+4. phonemise the training transcripts and 33 000 more training texts with espeak-ng; add
+   speech-free clips (silence, tones, noise);
+5. train the audio model (phone-bottleneck layout) on labels + distillation from the text
+   model's transcript scores, CTC on the phonemes, and simulated posteriors of the texts;
+6. evaluate (incl. the flag rate on speech-free clips), write ``training/work/metrics.json`` /
+   ``metrics.md`` and the bundles under ``voicesafety/models/mini/``, check TorchScript / ONNX
+   parity.
 """
 
 from __future__ import annotations
@@ -96,6 +100,15 @@ class Settings:
     audio_vocab_frac: float = 0.1  # extra spoken word-salad texts (fraction of n_audio_train)
     audio_ema: float = 0.0  # EMA decay of the audio weights (0 = off)
     audio_word_aug: float = 0.5  # word_augment applied to this fraction of the spoken texts
+    # phone bottleneck (docs/models.md): CTC on espeak-ng phonemes + classifier on posteriors
+    audio_phones: bool = True
+    audio_head: dict = field(default_factory=lambda: {"head_channels": 128, "head_layers": 2})
+    ctc_weight: float = 1.0
+    n_sim_text: int = 30000  # phonemised training texts for the posterior classifier
+    sim_weight: float = 1.0
+    sim_batch: int = 32
+    n_non_speech: int = 1200  # speech-free training clips (silence, tones, noise), label clean
+    n_non_speech_test: int = 200
     workers: int = 2
     check_export: bool = True
     audio: bool = True
@@ -256,7 +269,10 @@ def _synth_train_job(job: tuple) -> list[tuple[np.ndarray, dict]]:
     rng = np.random.default_rng(seed)
     v = AD.sample_train_voice(rng) if wide else AD.sample_voice(rng, False)
     wav = AD.synthesize(text, v.voice, v.speed, v.pitch)
+    truncated = wav.size > 14 * AD.SR
     wav = wav[: 14 * AD.SR]
+    # CTC target: what this accent says (none if the speech was cut, the tail would be missing)
+    phones = "" if truncated else " ".join(AD.phonemize(text, v.voice.split("+")[0]))
     out = []
     for _ in range(copies):
         if wide:
@@ -264,9 +280,35 @@ def _synth_train_job(job: tuple) -> list[tuple[np.ndarray, dict]]:
         else:
             y, info = AD.augment(wav, rng, AD.TRAIN_NOISES, None)
         y = y[: 15 * AD.SR]
-        info.update(voice=v.voice, speed=v.speed, pitch=v.pitch)
+        info.update(voice=v.voice, speed=v.speed, pitch=v.pitch, phones=phones)
         out.append(((np.clip(y, -1, 1) * 32767).astype(np.int16), info))
     return out
+
+
+def _int16(clip: tuple[np.ndarray, dict]) -> tuple[np.ndarray, dict]:
+    return (np.clip(clip[0], -1, 1) * 32767).astype(np.int16), clip[1]
+
+
+def make_sim_texts(s: Settings) -> tuple[list[Example], list[list[str]]]:
+    """Texts for the posterior classifier, phonemised with random training accents: spoken
+    training-template messages (half rephrased by ``word_augment``) and spoken word salads."""
+    exs = generate(s.n_sim_text, s.seed + 60, heldout=False, spoken=True, concat_prob=0.15)
+    rng = random.Random(s.seed + 61)
+    vocab = benign_vocabulary()
+    exs = [
+        Example(word_augment(e.text, rng, vocab), e.labels, e.category, e.heldout)
+        if rng.random() < 0.5
+        else e
+        for e in exs
+    ]
+    exs += vocabulary_noise(max(1, s.n_sim_text // 10), s.seed + 62, 0.0)
+    langs = np.random.default_rng(s.seed + 63).integers(len(AD.TRAIN_LANGS), size=len(exs))
+    phones: list[list[str]] = [[] for _ in exs]
+    for li, lang in enumerate(tqdm(AD.TRAIN_LANGS, desc="phonemise texts", unit="accent")):
+        idx = [i for i in range(len(exs)) if langs[i] == li]
+        for i, ph in zip(idx, AD.phonemize_many([exs[i].text for i in idx], lang), strict=True):
+            phones[i] = ph
+    return exs, phones
 
 
 def synth_train_set(
@@ -360,16 +402,65 @@ def predict_audio_feats(model: MiniAudioModel, feats: list[np.ndarray]) -> np.nd
     return out
 
 
+def simulate_posteriors(
+    seqs: list[list[int]], n_phones: int, rng: random.Random, sub: float = 0.08
+) -> torch.Tensor:
+    """CTC-like phone posteriors ``[B, N, n_phones]`` for phone-id sequences (0 = blank).
+
+    Each phone becomes a peak of 1-2 frames (confidence 0.5-1, the rest on blank) after 0-3
+    blank frames, with 8 % random substitutions and 3 % deletions: roughly what the trained
+    encoder emits at 25 frames/s. Lets the posterior classifier learn from phonemised text.
+    """
+    rows = []
+    for seq in seqs:
+        fr = [0] * rng.randint(2, 12)
+        for p in seq:
+            if rng.random() < 0.03:
+                continue
+            if rng.random() < sub:
+                p = rng.randint(1, n_phones - 1)
+            fr += [0] * rng.choice([0, 0, 1, 1, 1, 2, 3]) + [p] * rng.choice([1, 1, 1, 2])
+        rows.append(fr + [0] * rng.randint(2, 12))
+    x = torch.zeros(len(rows), max(len(r) for r in rows), n_phones)
+    x[:, :, 0] = 1.0
+    for b, r in enumerate(rows):
+        conf = torch.empty(len(r)).uniform_(0.5, 1.0)
+        x[b, : len(r), 0] = 1 - conf
+        x[b, torch.arange(len(r)), torch.tensor(r)] += conf
+    return x
+
+
+def _frames(n: int, strides: list[int]) -> int:
+    for st in strides:
+        n = math.ceil(n / st)
+    return n
+
+
 def train_audio(
     s: Settings,
     feats: list[np.ndarray],
     targets: np.ndarray,
     val_feats: list[np.ndarray],
     val_y: np.ndarray,
+    arch: dict | None = None,
+    phone_ids: list[list[int]] | None = None,
+    sim: tuple[list[list[int]], np.ndarray] | None = None,
 ) -> MiniAudioModel:
-    """Train the audio model on soft targets (labels mixed with text-model scores)."""
+    """Train the audio model on soft targets (labels mixed with text-model scores).
+
+    With a phone bottleneck (``arch["phones"] > 0``) two more losses are added: CTC of the
+    per-frame phone logits against ``phone_ids`` (espeak-ng's phonemes of each clip; empty for
+    speech-free clips), and BCE of the posterior classifier on simulated posteriors of the
+    phonemised texts ``sim = (phone_ids, soft targets)``.
+    """
     _seed_all(s.seed + 7)
-    model = MiniAudioModel(num_labels=len(LABELS), **s.audio_arch)
+    arch = arch or s.audio_arch
+    model = MiniAudioModel(num_labels=len(LABELS), **arch)
+    n_phones = model.phones
+    strides = [b.dw.stride[0] for b in model.blocks]
+    tseq = [torch.tensor(p, dtype=torch.long) for p in phone_ids] if phone_ids else None
+    prng = random.Random(s.seed + 9)
+    sim_t = torch.from_numpy(sim[1].astype(np.float32)) if sim else None
     opt = torch.optim.AdamW(model.parameters(), lr=s.audio_lr, weight_decay=0.02)
     # length-bucketed batches
     order = sorted(range(len(feats)), key=lambda i: feats[i].shape[1])
@@ -389,7 +480,27 @@ def train_audio(
         for bi in torch.randperm(len(batches), generator=g).tolist():
             idx = batches[bi]
             x = _spec_augment(_batch_feats(feats, idx, floor), g)
-            loss = F.binary_cross_entropy_with_logits(model.forward_features(x), tgt[idx])
+            if n_phones > 0 and tseq is not None:
+                pl = model.phone_logits(x)
+                logits = model.classify_phones(torch.softmax(pl, dim=-1))
+                loss = F.binary_cross_entropy_with_logits(logits, tgt[idx])
+                lens = torch.tensor([len(tseq[i]) for i in idx])
+                ctc = F.ctc_loss(
+                    pl.log_softmax(-1).transpose(0, 1),
+                    torch.cat([tseq[i] for i in idx]),
+                    torch.tensor([_frames(feats[i].shape[1], strides) for i in idx]),
+                    lens,
+                    blank=0,
+                    zero_infinity=True,
+                )
+                loss = loss + s.ctc_weight * ctc
+                if sim is not None and s.sim_weight > 0:
+                    sidx = [prng.randrange(len(sim[0])) for _ in range(s.sim_batch)]
+                    post = simulate_posteriors([sim[0][i] for i in sidx], n_phones, prng)
+                    sl = model.classify_phones(post)
+                    loss = loss + s.sim_weight * F.binary_cross_entropy_with_logits(sl, sim_t[sidx])
+            else:
+                loss = F.binary_cross_entropy_with_logits(model.forward_features(x), tgt[idx])
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 2.0)
@@ -508,8 +619,14 @@ def run(s: Settings) -> dict:
         + [{"split": n, "text": e.text, "labels": e.labels, **c[1]}
            for n, (exs, cl) in test_sets.items() for e, c in zip(exs, cl, strict=True)],
     )  # fmt: skip
+    # speech-free clips (label clean): training, and a test row of their own
+    ns_rng = np.random.default_rng(s.seed + 50)
+    ns_train = [_int16(AD.non_speech(ns_rng, AD.NON_SPEECH_TRAIN)) for _ in range(s.n_non_speech)]
+    ns_rng = np.random.default_rng(s.seed + 51)
+    ns_test = [_int16(AD.non_speech(ns_rng, AD.NON_SPEECH_TEST))
+               for _ in range(s.n_non_speech_test)]  # fmt: skip
     _log("computing features")
-    train_feats = compute_features(fe, train_clips)
+    train_feats = compute_features(fe, train_clips + ns_train)
     val_feats = compute_features(fe, val_clips)
 
     # ---- distillation targets
@@ -517,8 +634,23 @@ def run(s: Settings) -> dict:
     teacher = predict_text(text_model, tok, [e.text for e in a_train], max_len)
     w = s.distill_weight
     targets = (1 - w) * y_tr + w * teacher
+    targets = np.concatenate([targets, np.zeros((len(ns_train), len(LABELS)), np.float32)])
     y_val = np.array([e.labels for e in a_val])
-    audio_model = train_audio(s, train_feats, targets, val_feats, y_val)
+    arch, phone_ids, sim = dict(s.audio_arch), None, None
+    if s.audio_phones:
+        clip_phones = [c[1]["phones"].split() for c in train_clips] + [[] for _ in ns_train]
+        sim_exs, sim_phones = make_sim_texts(s)
+        inventory = sorted({p for ph in clip_phones + sim_phones for p in ph})
+        pid = {p: i + 1 for i, p in enumerate(inventory)}  # 0 = CTC blank
+        arch.update(phones=len(inventory) + 1, **s.audio_head)
+        phone_ids = [[pid[p] for p in ph] for ph in clip_phones]
+        sim_y = np.array([e.labels for e in sim_exs], dtype=np.float32)
+        sim_t = (1 - w) * sim_y + w * predict_text(
+            text_model, tok, [e.text for e in sim_exs], max_len
+        )
+        sim = ([[pid[p] for p in ph] for ph in sim_phones], sim_t)
+        metrics["phone_inventory"] = inventory
+    audio_model = train_audio(s, train_feats, targets, val_feats, y_val, arch, phone_ids, sim)
 
     pv = predict_audio_feats(audio_model, val_feats)
     audio_thr = calibrate_thresholds(y_val, pv)
@@ -528,12 +660,27 @@ def run(s: Settings) -> dict:
         p = predict_audio_feats(audio_model, compute_features(fe, clips))
         res_audio[f"audio {name}"] = evaluate(y, p, audio_thr)
         # text model on the same transcripts, for reference (upper bound of the distillation)
+    pn = predict_audio_feats(audio_model, compute_features(fe, ns_test))
+    flagged = (pn >= np.array([audio_thr[lab] for lab in LABELS])).any(axis=1)
+    kinds = [c[1]["non_speech"] for c in ns_test]
+    metrics["audio_non_speech"] = {
+        "n": len(ns_test),
+        "flagged": float(flagged.mean()),
+        "max_score": float(pn.max()),
+        "flagged_by_kind": {
+            k: float(np.mean([f for f, kk in zip(flagged, kinds, strict=True) if kk == k]))
+            for k in sorted(set(kinds))
+        },
+    }
+    _log(f"non-speech clips: {metrics['audio_non_speech']}")
     metrics["audio"] = res_audio
     metrics["audio_thresholds"] = audio_thr
     _log("audio:\n" + markdown_table(res_audio))
     save_mini(
         audio_model,
-        _config("audio", s.audio_arch, True, {"sample_rate": 16000}),
+        _config("audio", arch, True, {"sample_rate": 16000,
+                **({"phone_inventory": ["<blank>", *metrics["phone_inventory"]]}
+                   if s.audio_phones else {})}),  # fmt: skip
         s.bundle_dir / "audio",
         policy={"thresholds": audio_thr, "default": 0.5, "rule": "any"},
     )
@@ -560,7 +707,7 @@ def run(s: Settings) -> dict:
 def main() -> None:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2, help="PyTorch threads (2 = both cores)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-export-check", action="store_true")
     args = ap.parse_args()

@@ -294,6 +294,9 @@ class MiniAudioModel(nn.Module):
         attn_layers: int = 1,
         heads: int = 4,
         dropout: float = 0.1,
+        phones: int = 0,
+        head_channels: int = 128,
+        head_layers: int = 2,
     ) -> None:
         """Build the model.
 
@@ -307,6 +310,10 @@ class MiniAudioModel(nn.Module):
             attn_layers: number of transformer layers after the conv blocks.
             heads: attention heads.
             dropout: dropout rate (training only).
+            phones: size of the phone-posterior bottleneck (phoneme inventory + CTC blank);
+                0 pools the encoder frames directly (the first-release architecture).
+            head_channels: width of the classifier over phone posteriors (``phones > 0``).
+            head_layers: transformer layers of that classifier (``phones > 0``).
         """
         super().__init__()
         if len(strides) != len(dilations):
@@ -325,23 +332,62 @@ class MiniAudioModel(nn.Module):
             TransformerLayer(channels, heads, dropout=dropout) for _ in range(attn_layers)
         )
         self.norm = nn.LayerNorm(channels)
-        self.pool_score = nn.Linear(channels, 1)
+        self.phones = phones
+        width = channels
+        if phones > 0:
+            # Phone bottleneck: the encoder predicts per-frame phone posteriors (trained with
+            # CTC on espeak-ng's phoneme transcripts) and the classifier only sees those
+            # posteriors, so it can also be trained on phonemised *text* (simulated posteriors).
+            self.phone_head = nn.Linear(channels, phones)
+            self.phone_embed = nn.Linear(phones, head_channels)
+            self.head_blocks = nn.ModuleList(
+                ConvBlock(head_channels, kernel_size, 1, d) for d in (1, 2)
+            )
+            self.head_layers = nn.ModuleList(
+                TransformerLayer(head_channels, heads, dropout=dropout) for _ in range(head_layers)
+            )
+            self.head_norm = nn.LayerNorm(head_channels)
+            width = head_channels
+        self.pool_score = nn.Linear(width, 1)
         self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(2 * channels, num_labels)
+        self.classifier = nn.Linear(2 * width, num_labels)
 
     def features(self, input_values: Tensor) -> Tensor:
         """Front end only: waveform ``[B, T]`` to normalised log-mel ``[B, n_mels, N]``."""
         return self.frontend(input_values)
 
-    def forward_features(self, feats: Tensor) -> Tensor:
-        """Classifier on precomputed front-end features ``[B, n_mels, N]``; returns logits."""
+    def encode(self, feats: Tensor) -> Tensor:
+        """Frame encoder: front-end features ``[B, n_mels, N]`` to ``[B, N', C]`` with
+        ``N' = ceil(N / prod(strides))`` (training also puts a CTC phoneme head on these)."""
         x = self.stem(self.in_norm(feats))
         for block in self.blocks:
             x = block(x)
         x = x.transpose(1, 2)  # [B, N', C]
         for layer in self.layers:
             x = layer(x)
-        x = self.norm(x)
+        return self.norm(x)
+
+    def phone_logits(self, feats: Tensor) -> Tensor:
+        """Per-frame phone logits ``[B, N', phones]`` (index 0 = CTC blank); ``phones > 0``."""
+        return self.phone_head(self.encode(feats))
+
+    def classify_phones(self, posteriors: Tensor) -> Tensor:
+        """Classifier over phone posteriors ``[B, N', phones]``; returns logits."""
+        x = self.phone_embed(posteriors).transpose(1, 2)
+        for block in self.head_blocks:
+            x = block(x)
+        x = x.transpose(1, 2)
+        for layer in self.head_layers:
+            x = layer(x)
+        return self._pool(self.head_norm(x))
+
+    def forward_features(self, feats: Tensor) -> Tensor:
+        """Classifier on precomputed front-end features ``[B, n_mels, N]``; returns logits."""
+        if self.phones > 0:
+            return self.classify_phones(torch.softmax(self.phone_logits(feats), dim=-1))
+        return self._pool(self.encode(feats))
+
+    def _pool(self, x: Tensor) -> Tensor:
         weights = torch.softmax(self.pool_score(x), dim=1)  # [B, N', 1]
         mean = torch.sum(weights * x, dim=1)
         peak = torch.amax(x, dim=1)
