@@ -92,7 +92,12 @@ def phonemize(text: str, lang: str) -> list[str]:
         check=True,
         text=True,
     )
-    phones = [p.translate(_STRESS) for p in proc.stdout.split()]
+    return _phones(proc.stdout)
+
+
+def _phones(mnemonics: str) -> list[str]:
+    """Phonemes of ``espeak-ng -x --sep=" "`` output: stress marks and pauses (``_:``) removed."""
+    phones = [p.translate(_STRESS) for p in mnemonics.split()]
     return [p for p in phones if p and not p.startswith("_")]
 
 
@@ -113,11 +118,7 @@ def phonemize_many(texts: list[str], lang: str) -> list[list[str]]:
     out = proc.stdout.strip("\n").split("\n")
     if len(out) != len(lines):
         return [phonemize(t, lang) for t in lines]
-    phones = [[p.translate(_STRESS) for p in line.split()] for line in out]
-    return [
-        [p for p in ph if p and not p.startswith("_")] if t.strip() else []
-        for t, ph in zip(texts, phones, strict=True)
-    ]
+    return [_phones(line) if t.strip() else [] for t, line in zip(texts, out, strict=True)]
 
 
 @dataclass

@@ -260,7 +260,7 @@ def _synth_job(job: tuple) -> tuple[np.ndarray, dict]:
     wav = wav[: 14 * AD.SR]
     wav, info = AD.augment(wav, rng, noises, babble)
     info.update(voice=v.voice, speed=v.speed, pitch=v.pitch)
-    return (np.clip(wav, -1, 1) * 32767).astype(np.int16), info
+    return _int16(wav), info
 
 
 def _synth_train_job(job: tuple) -> list[tuple[np.ndarray, dict]]:
@@ -281,12 +281,13 @@ def _synth_train_job(job: tuple) -> list[tuple[np.ndarray, dict]]:
             y, info = AD.augment(wav, rng, AD.TRAIN_NOISES, None)
         y = y[: 15 * AD.SR]
         info.update(voice=v.voice, speed=v.speed, pitch=v.pitch, phones=phones)
-        out.append(((np.clip(y, -1, 1) * 32767).astype(np.int16), info))
+        out.append((_int16(y), info))
     return out
 
 
-def _int16(clip: tuple[np.ndarray, dict]) -> tuple[np.ndarray, dict]:
-    return (np.clip(clip[0], -1, 1) * 32767).astype(np.int16), clip[1]
+def _int16(wav: np.ndarray) -> np.ndarray:
+    """Float waveform in [-1, 1] to the int16 clips are kept in (a third of the memory)."""
+    return (np.clip(wav, -1, 1) * 32767).astype(np.int16)
 
 
 def make_sim_texts(s: Settings) -> tuple[list[Example], list[list[str]]]:
@@ -621,10 +622,11 @@ def run(s: Settings) -> dict:
     )  # fmt: skip
     # speech-free clips (label clean): training, and a test row of their own
     ns_rng = np.random.default_rng(s.seed + 50)
-    ns_train = [_int16(AD.non_speech(ns_rng, AD.NON_SPEECH_TRAIN)) for _ in range(s.n_non_speech)]
+    ns_train = [AD.non_speech(ns_rng, AD.NON_SPEECH_TRAIN) for _ in range(s.n_non_speech)]
     ns_rng = np.random.default_rng(s.seed + 51)
-    ns_test = [_int16(AD.non_speech(ns_rng, AD.NON_SPEECH_TEST))
-               for _ in range(s.n_non_speech_test)]  # fmt: skip
+    ns_test = [AD.non_speech(ns_rng, AD.NON_SPEECH_TEST) for _ in range(s.n_non_speech_test)]
+    ns_train = [(_int16(x), info) for x, info in ns_train]
+    ns_test = [(_int16(x), info) for x, info in ns_test]
     _log("computing features")
     train_feats = compute_features(fe, train_clips + ns_train)
     val_feats = compute_features(fe, val_clips)
