@@ -117,7 +117,7 @@ def phonemize_many(texts: list[str], lang: str) -> list[list[str]]:
     )
     out = proc.stdout.strip("\n").split("\n")
     if len(out) != len(lines):
-        return [phonemize(t, lang) for t in lines]
+        return [phonemize(line, lang) if t.strip() else [] for t, line in zip(texts, lines)]
     return [_phones(line) if t.strip() else [] for t, line in zip(texts, out, strict=True)]
 
 

@@ -632,11 +632,14 @@ def run(s: Settings) -> dict:
     val_feats = compute_features(fe, val_clips)
 
     # ---- distillation targets
-    y_tr = np.array([e.labels for e in a_train], dtype=np.float32)
-    teacher = predict_text(text_model, tok, [e.text for e in a_train], max_len)
-    w = s.distill_weight
-    targets = (1 - w) * y_tr + w * teacher
-    targets = np.concatenate([targets, np.zeros((len(ns_train), len(LABELS)), np.float32)])
+    def soft_targets(exs: list[Example]) -> np.ndarray:
+        """(1 - w) * label + w * text-model score of the transcript."""
+        y = np.array([e.labels for e in exs], dtype=np.float32)
+        w = s.distill_weight
+        return (1 - w) * y + w * predict_text(text_model, tok, [e.text for e in exs], max_len)
+
+    clean = np.zeros((len(ns_train), len(LABELS)), np.float32)  # speech-free clips
+    targets = np.concatenate([soft_targets(a_train), clean])
     y_val = np.array([e.labels for e in a_val])
     arch, phone_ids, sim = dict(s.audio_arch), None, None
     if s.audio_phones:
@@ -646,11 +649,7 @@ def run(s: Settings) -> dict:
         pid = {p: i + 1 for i, p in enumerate(inventory)}  # 0 = CTC blank
         arch.update(phones=len(inventory) + 1, **s.audio_head)
         phone_ids = [[pid[p] for p in ph] for ph in clip_phones]
-        sim_y = np.array([e.labels for e in sim_exs], dtype=np.float32)
-        sim_t = (1 - w) * sim_y + w * predict_text(
-            text_model, tok, [e.text for e in sim_exs], max_len
-        )
-        sim = ([[pid[p] for p in ph] for ph in sim_phones], sim_t)
+        sim = ([[pid[p] for p in ph] for ph in sim_phones], soft_targets(sim_exs))
         metrics["phone_inventory"] = inventory
     audio_model = train_audio(s, train_feats, targets, val_feats, y_val, arch, phone_ids, sim)
 
