@@ -73,6 +73,7 @@ def test_text_pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
 def test_full_pipeline_with_audio(tmp_path: Path) -> None:
+    from training.audio_data import FOREIGN_LANGS
     from training.train_mini import run
 
     metrics = run(_settings(tmp_path))
@@ -83,6 +84,9 @@ def test_full_pipeline_with_audio(tmp_path: Path) -> None:
     assert cfg["arch"]["phones"] == len(cfg["phone_inventory"]) > 10
     assert cfg["phone_inventory"][0] == "<blank>"
     assert metrics["audio_non_speech"]["n"] == 3
+    manifest = [json.loads(r) for r in (tmp_path / "data" / "audio_manifest.jsonl").open()]
+    train_langs = {r["voice"].split("+")[0] for r in manifest if r["split"] == "train"}
+    assert train_langs & set(FOREIGN_LANGS)  # foreign-accented clips are in the training set
     assert 0.0 <= metrics["audio_non_speech"]["flagged"] <= 1.0
     with torch.no_grad():
         out = model(torch.zeros(2, 400))
@@ -114,3 +118,37 @@ def test_phonemize_many_matches_one_call_per_text() -> None:
     assert many[1] == []
     assert many[0] == phonemize(texts[0], "en-gb") and many[2] == phonemize(texts[2], "en-gb")
     assert "n" in many[0] and all("'" not in p for p in many[0])
+
+
+def test_foreign_training_voices_never_speak_a_heldout_or_english_accent() -> None:
+    from training import audio_data as AD
+
+    foreign = set(AD.FOREIGN_LANGS)
+    assert not foreign & set(AD.TRAIN_LANGS + AD.HELDOUT_LANGS)
+    assert not any(lang.startswith("en") for lang in foreign)
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        v = AD.sample_train_voice(rng, foreign=True)
+        lang, _, variant = v.voice.partition("+")
+        assert lang in foreign and variant not in AD.HELDOUT_VARIANTS
+    assert AD.sample_train_voice(rng).voice.split("+")[0] in AD.TRAIN_LANGS
+
+
+def test_phones_drop_language_switch_markers() -> None:
+    from training.audio_data import _phones
+
+    got = _phones("k 'I l  (en) D @ (de)  f i: n 'A: l _!")
+    assert got == ["k", "I", "l", "D", "@", "f", "i:", "n", "A:", "l"]
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+def test_foreign_voices_are_installed_and_read_english() -> None:
+    import subprocess
+
+    from training.audio_data import FOREIGN_LANGS, phonemize
+
+    listed = subprocess.run(["espeak-ng", "--voices"], capture_output=True, text=True).stdout
+    installed = {line.split()[1] for line in listed.splitlines()[1:] if line.split()}
+    assert set(FOREIGN_LANGS) <= installed
+    phones = phonemize("kill the final boss", "de")  # German voice: switches to English words
+    assert len(phones) > 6 and not any(p.startswith(("(", "_")) for p in phones)

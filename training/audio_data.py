@@ -41,6 +41,17 @@ EXTRA_TRAIN_VARIANTS = [
     "pedro", "steph2", "victor",
 ]  # fmt: skip
 
+#: espeak-ng voices of other languages written in the Latin alphabet. Reading English text with
+#: their own spelling rules and phoneme tables, they speak foreign-accented English: *training*
+#: clips only (``sample_train_voice(rng, foreign=True)``), to widen the accents and phone
+#: realisations the audio model hears. None is an English accent, so the held-out English
+#: accents stay unheard (Caribbean creoles are left out next to the held-out ``en-029``).
+FOREIGN_LANGS = [
+    "af", "ca", "cs", "cy", "da", "de", "eo", "es", "es-419", "et", "eu", "fi", "fr-fr", "ga",
+    "hr", "hu", "id", "is", "it", "lt", "lv", "ms", "mt", "nb", "nl", "pl", "pt", "pt-br", "ro",
+    "sk", "sl", "sq", "sv", "sw", "tr",
+]  # fmt: skip
+
 TRAIN_NOISES = ["white", "pink", "brown", "hum", "beeps"]
 #: Extra noise types for the training clips only (``augment_train``): band-limited noise and
 #: noise bursts (pink noise with a random slow on/off envelope). Not used by any evaluation set.
@@ -96,9 +107,10 @@ def phonemize(text: str, lang: str) -> list[str]:
 
 
 def _phones(mnemonics: str) -> list[str]:
-    """Phonemes of ``espeak-ng -x --sep=" "`` output: stress marks and pauses (``_:``) removed."""
+    """Phonemes of ``espeak-ng -x --sep=" "`` output: stress marks, pauses (``_:``) and
+    language switches (``(en)``, which a foreign voice inserts around English words) removed."""
     phones = [p.translate(_STRESS) for p in mnemonics.split()]
-    return [p for p in phones if p and not p.startswith("_")]
+    return [p for p in phones if p and not p.startswith(("_", "("))]
 
 
 def phonemize_many(texts: list[str], lang: str) -> list[list[str]]:
@@ -140,11 +152,13 @@ def sample_voice(rng: np.random.Generator, heldout: bool) -> VoiceSpec:
     return VoiceSpec(voice, int(rng.integers(120, 221)), int(rng.integers(20, 81)))
 
 
-def sample_train_voice(rng: np.random.Generator) -> VoiceSpec:
-    """Draw a *training* voice from the wider pool: training accents x (training + extra
-    training variants), speed 110-240 wpm and pitch 10-90 (never a held-out accent/variant)."""
+def sample_train_voice(rng: np.random.Generator, foreign: bool = False) -> VoiceSpec:
+    """Draw a *training* voice from the wider pool: training accents (or, with ``foreign``,
+    :data:`FOREIGN_LANGS`) x (training + extra training variants), speed 110-240 wpm and
+    pitch 10-90 (never a held-out accent/variant)."""
     variants = TRAIN_VARIANTS + EXTRA_TRAIN_VARIANTS
-    lang = TRAIN_LANGS[rng.integers(len(TRAIN_LANGS))]
+    langs = FOREIGN_LANGS if foreign else TRAIN_LANGS
+    lang = langs[rng.integers(len(langs))]
     var = variants[rng.integers(len(variants))]
     voice = f"{lang}+{var}" if var else lang
     return VoiceSpec(voice, int(rng.integers(110, 241)), int(rng.integers(10, 91)))

@@ -4,11 +4,12 @@ Run: ``python -m training.train_mini`` (about 40 min on a 2-core CPU). Steps:
 
 1. generate the synthetic text corpus (train / validation templates, held-out test templates);
 2. train the byte-level BPE tokenizer and the text model, calibrate its thresholds;
-3. synthesise speech with espeak-ng (train voices) and augment it (noise, resampling, gain,
-   codecs, padding); synthesise the held-out conditions (held-out templates x held-out voices /
-   held-out noise types);
-4. phonemise the training transcripts and 33 000 more training texts with espeak-ng; add
-   speech-free clips (silence, tones, noise);
+3. synthesise speech with espeak-ng (training English accents, plus a quarter more utterances
+   read in 35 other languages' voices: foreign-accented English) and augment it (noise,
+   resampling, gain, codecs, padding); synthesise the held-out conditions (held-out templates x
+   held-out voices / held-out noise types);
+4. phonemise the training transcripts and 33 000 more training texts with espeak-ng (a fifth
+   of the texts in a foreign accent); add speech-free clips (silence, tones, noise);
 5. train the audio model (phone-bottleneck layout) on labels + distillation from the text
    model's transcript scores, CTC on the phonemes, and simulated posteriors of the texts;
 6. evaluate (incl. the flag rate on speech-free clips), write ``training/work/metrics.json`` /
@@ -100,6 +101,7 @@ class Settings:
     audio_vocab_frac: float = 0.1  # extra spoken word-salad texts (fraction of n_audio_train)
     audio_ema: float = 0.0  # EMA decay of the audio weights (0 = off)
     audio_word_aug: float = 0.5  # word_augment applied to this fraction of the spoken texts
+    audio_foreign: float = 0.25  # extra foreign-accented utterances (fraction of n_audio_train)
     # phone bottleneck (docs/models.md): CTC on espeak-ng phonemes + classifier on posteriors
     audio_phones: bool = True
     audio_head: dict = field(default_factory=lambda: {"head_channels": 128, "head_layers": 2})
@@ -107,6 +109,7 @@ class Settings:
     n_sim_text: int = 30000  # phonemised training texts for the posterior classifier
     sim_weight: float = 1.0
     sim_batch: int = 32
+    sim_foreign: float = 0.2  # fraction of those texts phonemised in a foreign accent
     n_non_speech: int = 1200  # speech-free training clips (silence, tones, noise), label clean
     n_non_speech_test: int = 200
     workers: int = 2
@@ -265,9 +268,9 @@ def _synth_job(job: tuple) -> tuple[np.ndarray, dict]:
 
 def _synth_train_job(job: tuple) -> list[tuple[np.ndarray, dict]]:
     """One training utterance: synthesise once, augment ``copies`` times."""
-    text, seed, copies, wide = job
+    text, seed, copies, wide, foreign = job
     rng = np.random.default_rng(seed)
-    v = AD.sample_train_voice(rng) if wide else AD.sample_voice(rng, False)
+    v = AD.sample_train_voice(rng, foreign) if wide or foreign else AD.sample_voice(rng, False)
     wav = AD.synthesize(text, v.voice, v.speed, v.pitch)
     truncated = wav.size > 14 * AD.SR
     wav = wav[: 14 * AD.SR]
@@ -290,22 +293,33 @@ def _int16(wav: np.ndarray) -> np.ndarray:
     return (np.clip(wav, -1, 1) * 32767).astype(np.int16)
 
 
-def make_sim_texts(s: Settings) -> tuple[list[Example], list[list[str]]]:
-    """Texts for the posterior classifier, phonemised with random training accents: spoken
-    training-template messages (half rephrased by ``word_augment``) and spoken word salads."""
-    exs = generate(s.n_sim_text, s.seed + 60, heldout=False, spoken=True, concat_prob=0.15)
-    rng = random.Random(s.seed + 61)
-    vocab = benign_vocabulary()
-    exs = [
+def spoken_texts(n: int, seed: int, aug_seed: int, aug: float) -> list[Example]:
+    """``n`` spoken training-template messages, a fraction ``aug`` rephrased by
+    ``word_augment`` (new phrasings of the training templates; the teacher re-scores them)."""
+    exs = generate(n, seed, heldout=False, spoken=True, concat_prob=0.15)
+    rng = random.Random(aug_seed)
+    vocab = benign_vocabulary() if aug > 0 else []
+    return [
         Example(word_augment(e.text, rng, vocab), e.labels, e.category, e.heldout)
-        if rng.random() < 0.5
+        if aug > 0 and rng.random() < aug
         else e
         for e in exs
     ]
+
+
+def make_sim_texts(s: Settings) -> tuple[list[Example], list[list[str]]]:
+    """Texts for the posterior classifier, phonemised with random training accents (a fraction
+    ``s.sim_foreign`` with foreign ones, as the foreign-accented clips speak them): spoken
+    training-template messages (half rephrased by ``word_augment``) and spoken word salads."""
+    exs = spoken_texts(s.n_sim_text, s.seed + 60, s.seed + 61, 0.5)
     exs += vocabulary_noise(max(1, s.n_sim_text // 10), s.seed + 62, 0.0)
-    langs = np.random.default_rng(s.seed + 63).integers(len(AD.TRAIN_LANGS), size=len(exs))
+    lrng = np.random.default_rng(s.seed + 63)
+    accents = AD.TRAIN_LANGS + AD.FOREIGN_LANGS
+    langs = lrng.integers(len(AD.TRAIN_LANGS), size=len(exs))
+    foreign = lrng.random(len(exs)) < s.sim_foreign
+    langs[foreign] = len(AD.TRAIN_LANGS) + lrng.integers(len(AD.FOREIGN_LANGS), size=foreign.sum())
     phones: list[list[str]] = [[] for _ in exs]
-    for li, lang in enumerate(tqdm(AD.TRAIN_LANGS, desc="phonemise texts", unit="accent")):
+    for li, lang in enumerate(tqdm(accents, desc="phonemise texts", unit="accent")):
         idx = [i for i in range(len(exs)) if langs[i] == li]
         for i, ph in zip(idx, AD.phonemize_many([exs[i].text for i in idx], lang), strict=True):
             phones[i] = ph
@@ -313,10 +327,13 @@ def make_sim_texts(s: Settings) -> tuple[list[Example], list[list[str]]]:
 
 
 def synth_train_set(
-    s: Settings, exs: list[Example], seed: int
+    s: Settings, exs: list[Example], seed: int, foreign: bool = False
 ) -> tuple[list[Example], list[tuple[np.ndarray, dict]]]:
-    """Training clips (``s.audio_copies`` per example); returns the repeated examples too."""
-    jobs = [(e.text, [seed, i], s.audio_copies, s.audio_wide_voices) for i, e in enumerate(exs)]
+    """Training clips (``s.audio_copies`` per example; foreign-accented voices with
+    ``foreign``); returns the repeated examples too."""
+    jobs = [
+        (e.text, [seed, i], s.audio_copies, s.audio_wide_voices, foreign) for i, e in enumerate(exs)
+    ]
     pool = _pool(s.workers)
     it = pool.imap(_synth_train_job, jobs, chunksize=8) if pool else map(_synth_train_job, jobs)
     clips, rep_exs = [], []
@@ -579,16 +596,7 @@ def run(s: Settings) -> dict:
         _log("espeak-ng not found: skipping the audio model")
         metrics["wall_s"] = time.time() - t0
         return metrics
-    a_train = generate(s.n_audio_train, s.seed + 10, heldout=False, spoken=True, concat_prob=0.15)
-    if s.audio_word_aug > 0:  # new phrasings of the training templates (teacher re-scores them)
-        arng = random.Random(s.seed + 15)
-        vocab = benign_vocabulary()
-        a_train = [
-            Example(word_augment(e.text, arng, vocab), e.labels, e.category, e.heldout)
-            if arng.random() < s.audio_word_aug
-            else e
-            for e in a_train
-        ]
+    a_train = spoken_texts(s.n_audio_train, s.seed + 10, s.seed + 15, s.audio_word_aug)
     if s.audio_vocab_frac > 0:  # spoken word salads (clean / with a swear word), text-like
         a_train += vocabulary_noise(int(s.n_audio_train * s.audio_vocab_frac), s.seed + 14, 0.0)
     a_val = generate(s.n_audio_val, s.seed + 11, heldout=False, spoken=True, concat_prob=0.15)
@@ -606,6 +614,12 @@ def run(s: Settings) -> dict:
     }
     fe = MiniAudioModel(**s.audio_arch).eval()
     a_train, train_clips = synth_train_set(s, a_train, s.seed + 20)
+    if s.audio_foreign > 0:  # foreign-accented English: more accents, never a held-out one
+        f_train = spoken_texts(
+            int(s.n_audio_train * s.audio_foreign), s.seed + 16, s.seed + 17, s.audio_word_aug
+        )
+        f_train, f_clips = synth_train_set(s, f_train, s.seed + 22, foreign=True)
+        a_train, train_clips = a_train + f_train, train_clips + f_clips
     val_clips = synth_set(s, a_val, s.seed + 21, False, AD.TRAIN_NOISES, None, "val")
     test_sets = {}
     for ci, (name, (hv, noises)) in enumerate(conditions.items()):
