@@ -1,6 +1,6 @@
 """Regenerate data and weights of the built-in "voicesafety/mini" models from fixed seeds.
 
-Run: ``python -m training.train_mini`` (about 40 min on a 2-core CPU). Steps:
+Run: ``python -m training.train_mini`` (about 42 min on a 2-core CPU). Steps:
 
 1. generate the synthetic text corpus (train / validation templates, held-out test templates);
 2. train the byte-level BPE tokenizer and the text model, calibrate its thresholds;
