@@ -58,6 +58,21 @@ def test_corpus_covers_every_label() -> None:
     assert all(e.heldout for e in held)
 
 
+def test_training_only_templates_never_reach_the_heldout_split() -> None:
+    import re
+
+    from training.corpus import SLOTS, TEMPLATES, is_heldout
+
+    second = [t for t in TEMPLATES if t.train_only]
+    first = [t for t in TEMPLATES if not t.train_only]
+    assert second and not any(is_heldout(t) for t in second)
+    # the held-out split is every fifth template of the first set
+    assert all(is_heldout(t) == (t.index % 5 == 3) for t in first)
+    # every slot used by either set has fillers, and no phrasing is in both
+    assert all(s in SLOTS for t in TEMPLATES for s in re.findall(r"{(\w+)}", t.text))
+    assert not {t.text for t in first} & {t.text for t in second}
+
+
 def test_text_pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from training import audio_data
     from training.train_mini import run
@@ -70,6 +85,38 @@ def test_text_pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert (tmp_path / "mini" / "text" / "tokenizer.json").exists()
     assert set(load_policy(tmp_path / "mini" / "text")["thresholds"]) == set(LABELS)
 
+
+
+def test_dev_split_keeps_test_templates_out_and_dev_templates_out_of_training() -> None:
+    from training.corpus import TEMPLATES, generate, template_split, vocabulary_noise
+
+    split = {t: template_split(t, dev=True) for t in TEMPLATES}
+    assert set(split.values()) == {"train", "dev", "test"}
+    dev = [t for t, sp in split.items() if sp == "dev"]
+    assert all(t.index % 5 == 1 and not t.train_only for t in dev)
+    assert not {t.text for t in dev} & {t.text for t, sp in split.items() if sp == "train"}
+    # without dev, the same templates are training ones and the test split is unchanged
+    assert all(template_split(t) == "train" for t in dev)
+    assert all(template_split(t) == sp for t, sp in split.items() if sp == "test")
+    held = generate(300, 0, heldout=True, dev=True)
+    assert all(e.heldout for e in held) and {e.category for e in held} >= {"benign", "hardneg"}
+    assert len(vocabulary_noise(20, 0, dev=True)) == 20
+
+
+def test_text_dev_mode_reports_dev_split_and_writes_no_bundle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from training import audio_data
+    from training.train_mini import run
+
+    monkeypatch.setattr(audio_data, "espeak_available", lambda: True)  # must not get that far
+    s = _settings(tmp_path)
+    s.text_dev = True
+    metrics = run(s)
+    assert set(metrics["text"]) == {"text val", "text dev"}
+    assert not (tmp_path / "mini").exists()
+    assert (tmp_path / "data" / "text_dev.jsonl").exists()
+    assert not (tmp_path / "data" / "text_test.jsonl").exists()
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
 def test_full_pipeline_with_audio(tmp_path: Path) -> None:

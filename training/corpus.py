@@ -138,6 +138,7 @@ class Template:
     labels: frozenset[str]
     category: str
     index: int
+    train_only: bool = False  # from the second, training-only set (never held out)
 
 
 def _t(category: str, labels: tuple[str, ...], texts: list[str]) -> list[tuple[str, str, tuple]]:
@@ -610,6 +611,324 @@ _RAW += _t("dating", (DAT,), [
     "love you so much {pet_name}, kiss kiss",
 ])
 
+# ---------------------------------------------------------- training-only templates
+# A second set of templates, written for the issue-6 retrain by a second writer who was shown
+# only three fifths of the templates above (index % 5 in {0, 2, 4}: none of the held-out test
+# templates, none of the dev templates index % 5 == 1 used to choose the recipe) and asked for
+# new phrasings and contexts. Five of its phrasings that happened to equal a template above
+# (one of them held out) were dropped. They are never held out (`train_only`), so the held-out
+# test split (its templates and, with the same seeds, its messages) is the same as before.
+_RAW_TRAIN_ONLY: list[tuple[str, str, tuple]] = []
+
+_RAW_TRAIN_ONLY += _t("benign", (), [
+    "anyone know where the hidden key is on this map",
+    "wait for me, i'm still at the {place}",
+    "gg, that was fun, rematch?",
+    "how do you unlock the {thing}",
+    "ok",
+    "lol nice",
+    "my dog just walked on my keyboard, sorry",
+    "does anyone want to be on my team for {game}",
+    "if we all stand on the button at once the door opens",
+    "i finally finished my homework so i can {verb_play} now",
+    "can you stop moving for a second, i want to take a screenshot",
+    "{name} said the event starts at five",
+    "who made this map, it's really creative",
+    "my wifi keeps cutting out, sorry if i disconnect",
+    "i'm new, how do i open the inventory",
+    "press e to pick things up",
+    "back, what did i miss",
+    "i'm going to try the obstacle course one more time",
+    "when i was your age this game didn't even have pets lol",
+    "my grandma is learning to play, be nice to her okay",
+    "does anyone have a spare {thing}, i lost mine",
+    "which {thing} should i get, the blue one or the red one",
+    "thank you for the gift, that was really kind",
+    "can everyone vote for the snow map please",
+    "i spent all day decorating my {place} and it finally looks right",
+    "yay we did it",
+    "follow me, i know a shortcut through the {place}",
+    "my parents said i can play until eight tonight",
+    "is {game} better than {game} in your opinion",
+    "i'm stuck on the part with the moving platforms, any tips?",
+    "wow your {thing} is so shiny",
+    "let me know when you're ready and we'll start",
+    "so after school i'm going to {verb_play} with {name} and then we're all doing the quest"
+    " together if the server isn't full",
+    "whoever finds the golden egg first gets to pick the next map",
+    "i accidentally sold my {thing}, oops",
+    "nice build",
+    "can you turn your music down a bit, i can't hear the game",
+    "my mic isn't working so i'll just type",
+    "did you see the fireworks over the {place}",
+    "i can't believe we made it to the top, that took forever",
+    "have you tried {benign_obj} yet? it {opinion}",
+    "if you get lost just type where are you and i'll come find you",
+    "the tutorial explains how to craft, it's in the top menu",
+    "we need {num} more pieces of wood for the roof",
+])
+_RAW_TRAIN_ONLY += _t("hardneg", (), [
+    "kill me if i turn into a zombie, i don't want to infect the team",
+    "we need to shoot down the {enemy} before it lands",
+    "i died {num} times on the lava jump, this obby is tough",
+    "destroy their bed first so they can't respawn",
+    "attack when the {enemy} is stunned, that's the only way",
+    "the sniper rifle in the game shop is way overpowered",
+    "that play was filthy, how did you even do that",
+    "your parkour is actually sick",
+    "that clutch was insane bro",
+    "you're a beast at this game, teach me",
+    "selling my {thing} for {num} coins at the trading plaza",
+    "the shop has a sale, everything is cheap today",
+    "the developers gave everyone a free hat for the anniversary event",
+    "is anyone buying dragon eggs, i have extras",
+    "i'd pay {num} gems for that pet, it's so cute",
+    "bet you ten coins i reach the finish line first",
+    "loser of the race has to wear the silly hat for one round",
+    "i'm getting so high up on the tower, don't look down",
+    "mix the blue herb and the red mushroom to brew a speed potion",
+    "my dad is making pancakes, brb",
+    "the saloon in the western map only serves lemonade lol",
+    "the pharmacist npc gives you a health potion if you finish the quest",
+    "the chef in the cooking game burned the pizza again",
+    "what date does the halloween event start",
+    "i have a dentist appointment on friday so i can't play",
+    "mark the tournament on your calendar, it's on the fifteenth",
+    "i love this game so much, best update ever",
+    "i love my puppy, she's sleeping right next to me",
+    "my cat keeps sitting on my tablet while i play",
+    "my brother and my sister are both on this server",
+    "my mom says hi to everyone",
+    "happy eid to everyone celebrating",
+    "we're having a diwali party at my house tonight",
+    "my grandma lives in mexico and makes the best tamales",
+    "the chinese new year event has lanterns everywhere",
+    "shabbat shalom, i'll be back tomorrow",
+    "my best friend is muslim and she's teaching me some arabic",
+    "merry christmas and happy hanukkah everyone",
+    "getting the black belt in the karate minigame is so hard",
+    "we're learning about africa in geography class, it's really interesting",
+    "i hurt my hand playing basketball so i'm typing slow",
+    "open the chest in the dungeon, there's a golden sword inside",
+    "i fell off my bike and scraped my knee, ouch",
+    "don't touch the lava, touch the checkpoint first",
+    "touch the flag to capture it for our team",
+    "i'm so tired, going to sleep, good night everyone",
+    "my bed in the house has a dragon blanket, it looks so cozy",
+    "my parents are going on a date tonight so my aunt is babysitting",
+    "the police caught me in jailbreak but i escaped from the cell",
+    "the casino in the city map only uses fake game chips",
+    "never give anyone your password, even if they promise you robux",
+    "beware of free robux links, they're all scams, report them",
+    "it's so hot today, i'm sitting in front of the fan",
+    "the pride event had rainbow flags all over the {place}",
+    "the white team wins if they hold the hill for two minutes",
+    "oops i'm such a noob, i fell off again lol",
+    "the baby chicks on the farm map are adorable",
+    "the dam in the river map broke and flooded the whole village",
+    "i'll report the bug to the developers so they can fix it",
+    "we have to kill time until the server restarts, wanna race?",
+])
+_RAW_TRAIN_ONLY += _t("profanity", (PRO,), [
+    "what the fuck just happened",
+    "shit shit shit, the floor is falling",
+    "{fucking} lag again",
+    "this {game} update is {fucking} broken",
+    "damn it, one more second and i would've had it",
+    "i spent {num} coins on this {thing} and it's shit",
+    "holy fuck, did you see that jump",
+    "why the hell does my {thing} keep disappearing",
+    "{swear}",
+    "my {fucking} tablet died right before the boss",
+    "if this {place} glitches one more time i swear i'm gonna lose my shit",
+    "bro that's {fucking} {adj_good}",
+    "goddamn these {enemy} hit hard",
+    "fuck this level",
+    "i'm so fucking tired of losing to the {enemy}",
+    "the controls on mobile are total shit",
+    "oh crap oh crap, run",
+    "well fuck, there goes my win streak",
+    "that was a shitload of coins, we're rich",
+    "so my little brother unplugged the router right in the middle of the final round and i"
+    " lost everything, {fucking} great",
+])
+_RAW_TRAIN_ONLY += _t("harassment", (HAR,), [
+    "nobody invited you, go away",
+    "why are you so bad, my little sister plays better than you",
+    "{name} is the worst player on this server, don't pick him",
+    "if you join our team again i'll kick you every single round",
+    "uninstall",
+    "you're so ugly even your avatar looks sad",
+    "lol look at {name} crying again",
+    "i'll find you after school and you'll regret it",
+    "you should just disappear, nobody would notice",
+    "cry more, {insult}",
+    "everyone block {name}, she's a {insult}",
+    "i know where you live, be careful",
+    "say one more word and i'll make sure you get banned",
+    "you're the reason we lost, {insult}",
+    "no one will ever want to be your friend",
+    "ha ha you fell, {insult}",
+    "you play like a {insult}, just leave the game",
+    "i'm going to tell the whole class what you said and you'll have no friends left",
+    "imagine having zero friends and spending all day in {game}, couldn't be me, you {insult}",
+    "if i were you i'd be too embarrassed to even log in",
+    "you're fat and slow, just like your avatar",
+    "nice try {insult}, maybe next year",
+    "we made a new server without you because you're so annoying",
+    "hey everyone, {name} still sleeps with a nightlight, what a baby",
+    "you deserve to get hurt",
+])
+_RAW_TRAIN_ONLY += _t("harass_prof", (HAR, PRO), [
+    "get the fuck off my server, {pinsult}",
+    "you're a useless {pinsult}",
+    "fuck off {name}, nobody likes you",
+    "why are you so {fucking} bad, {pinsult}",
+    "{name} you {fucking} {insult}, you cost us the round",
+    "eat shit, {insult}",
+    "who the hell invited this {pinsult}",
+    "your building is shit and so are you",
+    "quit the game already, you {fucking} {insult}",
+    "touch my {thing} again and i'll make you pay, {pinsult}",
+])
+_RAW_TRAIN_ONLY += _t("discrimination", (DIS,), [
+    "{group} can't even play this game right",
+    "i hope they ban {group} from the server",
+    "why do they even let {group} into {game}",
+    "my dad says {group} are {neg_trait} and he's right",
+    "no {group_adj} kids allowed in my club",
+    "{group} should stay in {country} where they belong",
+    "the team would be way better without {group}",
+    "{group_adj} people smell, that's just a fact",
+    "girls are too dumb for strategy games",
+    "only boys should be admins, girls just cry",
+    "if you're {group_adj} you can't join our clan, sorry not sorry",
+    "i bet the {group_adj} kid stole the {thing}",
+    "{group} ruin everything they touch",
+    "that kid on the other team plays like a {slur}",
+    "he runs like a {slur} lol",
+    "people from {country} are all {neg_trait}",
+    "nobody wants {group} in this country",
+    "{group_adj} people shouldn't be allowed to vote in the game polls",
+    "everyone knows {group} are {neg_trait}, that's why they always lose",
+    "disabled people shouldn't play online, they slow everyone down",
+    "i left that server because it was full of {group}",
+    "it's a {group_adj} thing to cheat, they all do it",
+    "my clan has one rule, no {group}",
+    "gay people are gross, keep them out of the wedding map",
+    "why would anyone be friends with {group}, they're {neg_trait}",
+])
+_RAW_TRAIN_ONLY += _t("dis_har", (DIS, HAR), [
+    "nobody wants a {group_adj} {insult} like you on the team",
+    "you're {group_adj}, so of course you're {neg_trait}",
+    "you {slur}, get off our server",
+    "you only lost because you're a girl, go cry",
+    "your whole family is {neg_trait} like all {group}, and so are you",
+])
+_RAW_TRAIN_ONLY += _t("dis_har_prof", (DIS, HAR, PRO), [
+    "shut the fuck up, you {slur}",
+    "go back to {country}, you {fucking} {insult}",
+    "nobody wants your {group_adj} ass here, {pinsult}",
+    "you're {group_adj} so your opinion is shit",
+])
+_RAW_TRAIN_ONLY += _t("sexual", (SEX,), [
+    "can you send me {sexual_thing} in private",
+    "what color is your underwear",
+    "i want to see your {body}, turn on your camera",
+    "come to my house in game and let's {sexact}",
+    "do you want to {sexact} with me",
+    "i'll give you my best {thing} for {sexual_thing}",
+    "take off your clothes on camera",
+    "i'm sending you {sexual_thing}, tell me if you like them",
+    "lie down on the bed and let's pretend to {sexact}",
+    "your avatar's {body} is so sexy",
+    "i keep thinking about your {body}",
+    "rate my {body} from one to ten",
+    "let's play a game where we take off one piece of clothing every round",
+    "are you wearing anything under that",
+    "moan into the mic for me",
+    "if you show me your {body} i'll show you mine",
+    "let's roleplay something dirty in the bedroom",
+    "delete the chat after you send {sexual_thing}",
+    "have you ever done anything sexual, you can tell me",
+])
+_RAW_TRAIN_ONLY += _t("sex_prof", (SEX, PRO), [
+    "damn your {body} is so fucking hot",
+    "send me {sexual_thing} right fucking now",
+    "let's fuck, nobody will know",
+    "holy shit i'm so horny",
+])
+_RAW_TRAIN_ONLY += _t("sex_har", (SEX, HAR), [
+    "show me your {body} or i'll get you banned",
+    "you're a {insult}, the only thing you're good for is sending {sexual_thing}",
+    "if you don't {sexact} with me i'll tell everyone your secret",
+    "nobody will ever like you unless you send {sexual_thing}, {insult}",
+])
+_RAW_TRAIN_ONLY += _t("illegal", (ILL,), [
+    "anyone know where to get {drug} near the mall",
+    "my brother sells {drug}, dm me if you want some",
+    "i'll trade you {num} robux for your account password",
+    "selling stacked accounts, pay me with paypal",
+    "buy {scam} for five dollars on {site}",
+    "log in at {site} to claim {scam}",
+    "i took {drug} before school today and it was crazy",
+    "we got {booze} from the store with a fake id",
+    "my uncle sold me {weapon}, it's in my backpack",
+    "who wants to bet real money on the next round, send it through cashapp",
+    "i'll pay you twenty dollars on venmo for your limited {thing}",
+    "download this script, you can dupe items and steal stuff from other players",
+    "how do i buy {booze} if i'm thirteen",
+    "my parents are gone, let's drink {booze} and play all night",
+    "try my vape, it tastes like candy",
+    "i know a guy who sells {weapon} with no background check",
+    "want {scam}? just give me your login and the code from your email",
+    "selling my account, {num} dollars, gift cards only",
+    "take some of your mom's pills, it makes the game feel trippy",
+    "use {site} to bet on the match with real money",
+    "i got caught stealing {booze} from the store lol",
+    "i'm dealing {drug} at school, it pays way more than chores",
+    "want to make easy money? sell {drug} for me",
+    "send me your parent's card number and i'll get you {scam}",
+    "i'll hack anyone's account for {num} robux",
+])
+_RAW_TRAIN_ONLY += _t("ill_prof", (ILL, PRO), [
+    "this {drug} is some good shit",
+    "who the fuck has {booze}, i'm trying to get drunk",
+    "buy {scam} from {site}, no bullshit",
+    "i'm fucking selling {weapon}, hit me up",
+])
+_RAW_TRAIN_ONLY += _t("dating", (DAT,), [
+    "i've had a crush on you since the first round",
+    "will you be my {partner} in real life too",
+    "add me on {app}, i want to get to know you better {pet_name}",
+    "anyone want to online date? i'm fourteen",
+    "you're the cutest person on this server, let's go on a date",
+    "good night {pet_name}, dream of me",
+    "i'll give you my {thing} if you go out with me",
+    "my {partner} left me, anyone want to be my new one",
+    "let's sit on the bench and hold hands, {pet_name}",
+    "i think {name} likes me, should i ask her out",
+    "is anyone looking for a {partner}, i'm available",
+    "we should get married, we'd be the cutest couple",
+    "text me on {app} tonight, i miss you",
+    "you're mine now {pet_name}, no one else can have you",
+    "do you want to be more than friends",
+    "i dream about you every night, i love you",
+    "can i have your number, i really like you",
+    "let's keep our relationship secret so our parents don't find out",
+    "i'm looking for a {partner} who plays {game}, dm me",
+])
+_RAW_TRAIN_ONLY += _t("dat_sex", (DAT, SEX), [
+    "you're my {partner} now so show me your {body}",
+    "add me on {app}, {pet_name}, and send {sexual_thing}",
+    "real couples send each other {sexual_thing}",
+])
+_RAW_TRAIN_ONLY += _t("dat_prof", (DAT, PRO), [
+    "i fucking love you {pet_name}",
+    "holy shit i have a crush on you, go out with me",
+    "add me on {app} {pet_name}, this game chat is shit",
+])
+
 # fmt: on
 
 # ------------------------------------------------------------------------- build templates
@@ -617,20 +936,33 @@ _RAW += _t("dating", (DAT,), [
 
 def _build_templates() -> list[Template]:
     out: list[Template] = []
-    per_cat: dict[str, int] = {}
-    for category, text, labels in _RAW:
-        i = per_cat.get(category, 0)
-        per_cat[category] = i + 1
-        out.append(Template(text, frozenset(labels), category, i))
+    for raw, train_only in ((_RAW, False), (_RAW_TRAIN_ONLY, True)):
+        per_cat: dict[str, int] = {}
+        for category, text, labels in raw:
+            i = per_cat.get(category, 0)
+            per_cat[category] = i + 1
+            out.append(Template(text, frozenset(labels), category, i, train_only))
     return out
 
 
 TEMPLATES: list[Template] = _build_templates()
 
 
+def template_split(t: Template, dev: bool = False) -> str:
+    """Deterministic split of a template: ``"test"`` for every fifth template of each category
+    of the first set (index % 5 == 3), else ``"train"``; the training-only set is always
+    ``"train"``. With ``dev`` (recipe selection, ``train_mini --text-dev``) the templates with
+    index % 5 == 1 become ``"dev"`` and leave training too."""
+    if t.train_only:
+        return "train"
+    if t.index % 5 == 3:
+        return "test"
+    return "dev" if dev and t.index % 5 == 1 else "train"
+
+
 def is_heldout(t: Template) -> bool:
-    """Deterministic held-out split: every fifth template of each category (index % 5 == 3)."""
-    return t.index % 5 == 3
+    """Whether a template belongs to the held-out test split (see :func:`template_split`)."""
+    return template_split(t) == "test"
 
 
 # ------------------------------------------------------------------------- decoration
@@ -739,6 +1071,7 @@ def generate(
     typo_prob: float = 0.1,
     concat_prob: float = 0.2,
     spoken: bool = False,
+    dev: bool = False,
 ) -> list[Example]:
     """Generate ``n`` messages from the train or held-out templates.
 
@@ -750,12 +1083,15 @@ def generate(
         typo_prob: probability of a random typo.
         concat_prob: probability of concatenating a second message (long / multi-label).
         spoken: produce clean text suitable for TTS (no obfuscation, typos or chat slang).
+        dev: recipe-selection split: training leaves out the dev templates as well, and
+            ``heldout`` draws from the dev templates instead of the test ones.
 
     Returns:
         A list of :class:`Example`.
     """
     rng = random.Random(seed)
-    pool = [t for t in TEMPLATES if is_heldout(t) == heldout]
+    want = ("dev" if dev else "test") if heldout else "train"
+    pool = [t for t in TEMPLATES if template_split(t, dev) == want]
     by_cat: dict[str, list[Template]] = {}
     for t in pool:
         by_cat.setdefault(t.category, []).append(t)
@@ -835,17 +1171,24 @@ def benign_vocabulary(n_words: int = 6000) -> list[str]:
 _CLEAR_SWEARS = ["fuck", "fucking", "shit", "bullshit", "motherfucker", "fuckin", "shitty"]
 
 
-def vocabulary_noise(n: int, seed: int, obf_prob: float = 0.25) -> list[Example]:
+def vocabulary_noise(
+    n: int, seed: int, obf_prob: float = 0.25, dev: bool = False
+) -> list[Example]:
     """Text-only regularisation data built from benign frequent words.
 
     Three kinds, all from training templates and ``wordfreq`` vocabulary: (1) benign training
     sentences with one to three words replaced by random frequent words (label: clean), (2) short
     word salads (clean), (3) word salads with an unambiguous swear word inserted (Profanity).
-    They teach the text model that unfamiliar words are not evidence of toxicity.
+    They teach the text model that unfamiliar words are not evidence of toxicity. ``dev``: leave
+    the dev templates out too (see :func:`generate`).
     """
     rng = random.Random(seed)
     vocab = benign_vocabulary()
-    benign = [t for t in TEMPLATES if t.category in ("benign", "hardneg") and not is_heldout(t)]
+    benign = [
+        t
+        for t in TEMPLATES
+        if t.category in ("benign", "hardneg") and template_split(t, dev) == "train"
+    ]
     out: list[Example] = []
     for _ in range(n):
         r = rng.random()

@@ -1,8 +1,10 @@
 """Regenerate data and weights of the built-in "voicesafety/mini" models from fixed seeds.
 
-Run: ``python -m training.train_mini`` (about 42 min on a 2-core CPU). Steps:
+Run: ``python -m training.train_mini`` (about 47 min on a 2-core CPU). Steps:
 
-1. generate the synthetic text corpus (train / validation templates, held-out test templates);
+1. generate the synthetic text corpus (train / validation from the training templates of both
+   template sets, test from the held-out templates; ``--text-dev`` holds out the dev templates
+   instead and stops after the text model, for recipe selection);
 2. train the byte-level BPE tokenizer and the text model, calibrate its thresholds;
 3. synthesise speech with espeak-ng (training English accents, plus a quarter more utterances
    read in 35 other languages' voices: foreign-accented English) and augment it (noise,
@@ -115,6 +117,8 @@ class Settings:
     workers: int = 2
     check_export: bool = True
     audio: bool = True
+    # recipe selection: text model only, dev templates held out and reported, test split unused
+    text_dev: bool = False
 
 
 def _log(msg: str) -> None:
@@ -138,14 +142,16 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
 
 
 def make_text_data(s: Settings) -> dict[str, list[Example]]:
-    """Generate and save the text splits (train/val from training templates, test held out)."""
+    """Generate and save the text splits (train/val from training templates, test held out;
+    with ``s.text_dev`` the held-out split is the dev templates, under the key ``"dev"``)."""
     n_noise = int(s.n_text_train * s.vocab_noise_frac)
+    dev = s.text_dev
     data = {
-        "train": generate(s.n_text_train, s.seed, heldout=False)
-        + vocabulary_noise(n_noise, s.seed + 3),
-        "val": generate(s.n_text_val, s.seed + 1, heldout=False)
-        + vocabulary_noise(int(s.n_text_val * s.vocab_noise_frac), s.seed + 4),
-        "test": generate(s.n_text_test, s.seed + 2, heldout=True),
+        "train": generate(s.n_text_train, s.seed, heldout=False, dev=dev)
+        + vocabulary_noise(n_noise, s.seed + 3, dev=dev),
+        "val": generate(s.n_text_val, s.seed + 1, heldout=False, dev=dev)
+        + vocabulary_noise(int(s.n_text_val * s.vocab_noise_frac), s.seed + 4, dev=dev),
+        "dev" if dev else "test": generate(s.n_text_test, s.seed + 2, heldout=True, dev=dev),
     }
     for name, exs in data.items():
         _write_jsonl(s.data_dir / f"text_{name}.jsonl", [e.__dict__ for e in exs])
@@ -573,13 +579,18 @@ def run(s: Settings) -> dict:
     text_model, tok, text_thr = train_text(s, tdata)
     max_len = s.text_arch["max_length"]
     res_text = {}
-    for split in ("val", "test"):
+    for split in ("val", "dev" if s.text_dev else "test"):
         y = np.array([e.labels for e in tdata[split]])
         p = predict_text(text_model, tok, [e.text for e in tdata[split]], max_len)
         res_text[f"text {split}"] = evaluate(y, p, text_thr)
     metrics["text"] = res_text
     metrics["text_thresholds"] = text_thr
     _log("text:\n" + markdown_table(res_text))
+    if s.text_dev:  # recipe selection only: no bundle, no audio
+        metrics["wall_s"] = time.time() - t0
+        (s.work_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+        _log("\n".join(["text dev split:", markdown_table(res_text), pr_table(res_text)]))
+        return metrics
     save_mini(
         text_model,
         _config(
@@ -725,8 +736,18 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2, help="PyTorch threads (2 = both cores)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-export-check", action="store_true")
+    ap.add_argument(
+        "--text-dev",
+        action="store_true",
+        help="recipe selection: train the text model only, with the dev templates (index %% 5 "
+        "== 1) held out as well, and report on them; the test split is not used, no bundle is "
+        "written (data and metrics under training/data/dev, training/work/dev)",
+    )
     args = ap.parse_args()
-    run(Settings(threads=args.threads, workers=args.workers, check_export=not args.no_export_check))
+    s = Settings(threads=args.threads, workers=args.workers, check_export=not args.no_export_check)
+    if args.text_dev:
+        s.text_dev, s.data_dir, s.work_dir = True, s.data_dir / "dev", s.work_dir / "dev"
+    run(s)
 
 
 if __name__ == "__main__":
