@@ -1,5 +1,9 @@
 """Speed of the built-in mini audio model on ONE CPU thread (torch eager, TorchScript, ONNX).
 
+The TorchScript and ONNX rows run the files written by the library's own exporter
+(:func:`voicesafety.export.export`, as ``voicesafety export`` and the backends), so the int8
+row uses the library's int8 scheme for this CPU and its fp32 exclusions.
+
 Run: ``python benchmarks/bench_mini.py [--seconds 10 --repeats 20]``
 
 Prints a markdown table with milliseconds of compute per second of audio and the real-time
@@ -10,6 +14,7 @@ factor (audio duration / compute time; higher is faster). ONNX rows need ``onnxr
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -57,33 +62,34 @@ def main() -> None:
 
     with torch.inference_mode():
         rows.append(("torch eager (fp32)", _time(lambda: model(x), args.repeats)))
-    with torch.no_grad():
-        traced = torch.jit.trace(model, (x[:, :16000],))
-        rows.append(("TorchScript trace (fp32)", _time(lambda: traced(x), args.repeats)))
+    # The other rows time the files the library's own exporter writes (`voicesafety export`,
+    # what the torchscript / onnx / onnx-int8 backends run): same graph, same int8 scheme.
+    from voicesafety.export import MANIFEST, MODEL_FILES, export
 
-    try:
-        import onnxruntime as ort
+    def exported(backend: str) -> Path:
+        export(args.bundle / "audio", backend, Path(tmp) / backend, log=None)
+        return Path(tmp) / backend
 
-        from training.export import export_onnx, quantize_int8
-
-        with tempfile.TemporaryDirectory() as tmp:
-            fp32 = export_onnx(model, Path(tmp) / "audio.onnx")
-            paths = [("ONNX Runtime (fp32)", fp32)]
-            try:
-                paths.append(
-                    ("ONNX Runtime (int8 dynamic)", quantize_int8(fp32, Path(tmp) / "q.onnx"))
-                )
-            except ImportError:
-                pass
+    with tempfile.TemporaryDirectory() as tmp:
+        traced = torch.jit.load(str(exported("torchscript") / MODEL_FILES["torchscript"]))
+        with torch.inference_mode():
+            rows.append(("TorchScript (fp32)", _time(lambda: traced(x), args.repeats)))
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            print("(onnxruntime not installed: ONNX rows skipped)", file=sys.stderr)
+        else:
             so = ort.SessionOptions()
             so.intra_op_num_threads = 1
             so.inter_op_num_threads = 1
             feed = {"input_values": x.numpy().astype(np.float32)}
-            for name, path in paths:
-                sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+            for backend in ("onnx", "onnx-int8"):
+                folder = exported(backend)
+                manifest = json.loads((folder / MANIFEST).read_text())
+                name = f"ONNX Runtime ({manifest.get('int8_scheme', 'fp32')})"
+                path = str(folder / MODEL_FILES[backend])
+                sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
                 rows.append((name, _time(lambda s=sess: s.run(None, feed), args.repeats)))
-    except ImportError:
-        print("(onnxruntime not installed: ONNX rows skipped)", file=sys.stderr)
 
     size_mb = {
         k: sum(f.stat().st_size for f in (args.bundle / k).iterdir()) / 1e6

@@ -199,3 +199,17 @@ def test_foreign_voices_are_installed_and_read_english() -> None:
     assert set(FOREIGN_LANGS) <= installed
     phones = phonemize("kill the final boss", "de")  # German voice: switches to English words
     assert len(phones) > 6 and not any(p.startswith(("(", "_")) for p in phones)
+
+
+def test_export_check_uses_the_library_exporter_on_the_shipped_bundle() -> None:
+    pytest.importorskip("onnxruntime")
+    from training.export import check_bundle
+
+    res = check_bundle()
+    assert set(res) == {"audio", "text"}
+    for part, reports in res.items():
+        assert set(reports) == {"torchscript", "onnx", "onnx-int8"}
+        for backend, r in reports.items():
+            assert r["passed"] and r["modality"] == part and r["backend"] == backend
+            assert r["items"] >= 100 and r["mb"] > 0.5
+        assert reports["onnx"]["max_abs_diff"] <= 1e-4
