@@ -181,6 +181,17 @@ def test_manifest_is_json_of_spec(exported):
     assert Path(src / manifest["file"]).is_file()
 
 
+def test_int8_keeps_the_classification_head_fp32_even_as_gemm(exported):
+    """The quantiser rewrites Gemm as "<name>_MatMul"; the head must stay fp32 all the same."""
+    import onnx
+
+    src, _ = exported["roberta", "onnx-int8"]
+    graph = onnx.load(str(src / ex.MODEL_FILES["onnx-int8"])).graph
+    quantised = [n.name for n in graph.node if n.op_type == "MatMulInteger"]
+    assert quantised and not any("classifier" in n for n in quantised)
+    assert any(n.op_type in ("Gemm", "MatMul") and "classifier" in n.name for n in graph.node)
+
+
 def test_embedded_model_exports_to_int8_within_bounds(tmp_path):
     """The default model must be servable on onnx-int8 (trying the other scheme if needed)."""
     import json
@@ -191,3 +202,15 @@ def test_embedded_model_exports_to_int8_within_bounds(tmp_path):
         manifest = json.loads((tmp_path / "mini" / part / "voicesafety.json").read_text())
         assert manifest["int8_scheme"] in ex.INT8_SCHEMES
         assert manifest["parity"]["flag_agreement"] >= 0.99
+    # the audio config's "int8_fp32" nodes stay fp32: no quantised MatMul in the attention
+    import onnx
+
+    from voicesafety.checkpoint import load_folder
+
+    _, spec, _ = load_folder(vs.hub.resolve(None, None) / "audio", "voicesafety/mini")
+    assert spec.int8_fp32 == ("/attn/", "/ff/ff.3", "/pool_score/")
+    graph = onnx.load(str(tmp_path / "mini" / "audio" / "model.int8.onnx")).graph
+    quantised = [n.name for n in graph.node if n.op_type == "MatMulInteger"]
+    assert quantised and not any(k in n for n in quantised for k in spec.int8_fp32)
+    assert not any("classifier" in n for n in quantised)  # the Gemm classifier too
+    assert any("/ff/ff.0" in n for n in quantised)

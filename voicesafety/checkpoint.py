@@ -46,6 +46,9 @@ class ModelSpec:
     trained: bool = True
     path: Path | None = None
     format: str = "hf"
+    #: ONNX node-name fragments that this model's config asks int8 export to keep fp32, on top of
+    #: the library's defaults (``int8_fp32`` in a mini bundle's config.json)
+    int8_fp32: tuple[str, ...] = ()
 
     @property
     def toxic_labels(self) -> tuple[str, ...]:
@@ -277,5 +280,6 @@ def _load_mini(folder: Path, name: str, config: dict[str, Any]) -> tuple[Any, Mo
         trained=bool(config.get("trained", True)),
         path=folder,
         format="mini",
+        int8_fp32=tuple(str(k) for k in config.get("int8_fp32", ())),
     )
     return model, spec, tokenizer

@@ -361,22 +361,22 @@ def quantize_int8(src: Path, dst: Path, spec: Any, manifest: dict[str, Any]) -> 
     convolution) and the least accurate; quantising the MatMuls of the fused fp32 graph gave
     the speed. The weight type and granularity depend on the CPU (:data:`INT8_SCHEMES`). The
     classification head (projector/classifier) and the embedded model's audio front end stay
-    fp32. Export still checks the result and refuses it when it misses :data:`BOUNDS`.
+    fp32, and so do the nodes a model's own config lists (``spec.int8_fp32``: the parts whose
+    int8 noise its trainer measured to matter). Export still checks the result and refuses it
+    when it misses :data:`BOUNDS`.
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     settings = INT8_SCHEMES[manifest.setdefault("int8_scheme", int8_scheme())]
     graph = onnx.load(str(src), load_external_data=False).graph
-    keep = ["projector", "classifier", "frontend", "head", "phone"]
-    if getattr(spec, "format", None) == "mini" and getattr(spec, "modality", None) == "audio":
-        # The mini audio model's phone posteriors feed everything after them; int8 noise in
-        # its one attention layer flipped flags (98 % agreement), and in the feed-forward
-        # output projection that writes into the residual stream it moved scores by 0.067
-        # (bound 0.05). It runs >1,000x real time in fp32 anyway, so only the feed-forward
-        # expansion (ff.0) of its encoder goes int8.
-        keep += ["/attn/", "/ff/ff.3"]
+    keep = ["projector", "classifier", "frontend", "head", "phone",
+            *getattr(spec, "int8_fp32", ())]
     keep_fp32 = [n.name for n in graph.node if any(k in n.name for k in keep)]
+    # The quantiser first rewrites every Gemm as MatMul + Add named "<gemm>_MatMul", so a kept
+    # Gemm (a classifier on pooled features) must be excluded under that name too.
+    keep_fp32 += [f"{n.name}_MatMul" for n in graph.node
+                  if n.op_type == "Gemm" and n.name in keep_fp32]
     quantize_dynamic(
         str(src), str(dst), weight_type=getattr(QuantType, settings["weight"]),
         op_types_to_quantize=["MatMul"], per_channel=settings["per_channel"],
@@ -652,6 +652,8 @@ def weights_hash(module: Any, spec: Any) -> str:
     h = hashlib.blake2b(digest_size=20)
     h.update(f"{type(module).__module__}.{type(module).__qualname__}".encode())
     h.update(f"{spec.modality}|{spec.do_normalize}|{len(spec.labels)}".encode())
+    if getattr(spec, "int8_fp32", ()):  # changes what int8 export writes
+        h.update(repr(tuple(spec.int8_fp32)).encode())
     config = getattr(getattr(module, "model", None), "config", None) or getattr(
         module, "config", None)
     if config is not None:
