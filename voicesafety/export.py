@@ -33,6 +33,9 @@ from .errors import BackendError, ModelLoadError
 MANIFEST = "voicesafety.json"
 FORMAT = "voicesafety-export"
 FORMAT_VERSION = 1
+#: revision of what :func:`quantize_int8` writes (part of the export cache key): bump it when
+#: the quantised nodes change, so cached int8 exports are rebuilt (2: kept Gemm heads fp32)
+INT8_RECIPE = 2
 EXPORT_BACKENDS = ("torchscript", "onnx", "onnx-int8")
 MODEL_FILES = {"torchscript": "model.pt", "onnx": "model.onnx", "onnx-int8": "model.int8.onnx"}
 #: (max |score difference| allowed, share of probe items whose flags must be identical)
@@ -676,7 +679,7 @@ def _versions_key(backend: str) -> str:
 
     from . import __version__
 
-    scheme = f"|{int8_scheme()}" if backend == "onnx-int8" else ""
+    scheme = f"|{int8_scheme()}|r{INT8_RECIPE}" if backend == "onnx-int8" else ""
     return (f"{backend}{scheme}|vs{__version__}|torch{torch.__version__}"
             f"|ort{onnxruntime.__version__}|tf{transformers.__version__}|fmt{FORMAT_VERSION}")
 
