@@ -278,3 +278,16 @@ def test_evaluate_uses_known_labels_and_reports_the_benign_flag_rate() -> None:
     assert r["per_label"]["Discrimination"]["ap"] == 1.0
     assert np.isnan(r["per_label"]["Harassment"]["ap"])
     assert r["fpr"] == 0.0 and r["binarized_recall"] == 1.0
+
+
+def test_predict_text_gives_blank_texts_zero_without_running_the_model() -> None:
+    from tokenizers import Tokenizer
+
+    from training.train_mini import predict_text
+
+    text = Path(__file__).resolve().parents[1] / "voicesafety" / "models" / "mini" / "text"
+    model, cfg = load_mini(text)
+    tok = Tokenizer.from_file(str(text / "tokenizer.json"))
+    p = predict_text(model, tok, ["", "   ", "you are trash"] + [""] * 300, cfg["max_length"])
+    assert p.shape == (303, len(LABELS))
+    assert not p[:2].any() and not p[3:].any() and p[2].max() > 0

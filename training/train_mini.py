@@ -154,6 +154,7 @@ class Settings:
     check_export: bool = True
     audio: bool = True  # False: train, evaluate and save the text model only (--text-only)
     reuse_text: bool = False  # take the text model in bundle_dir as it is (--reuse-text)
+    reuse_audio: bool = False  # recalibrate + evaluate the audio model in bundle_dir (no training)
     # recipe selection: text model only, dev templates held out and reported, test split unused
     text_dev: bool = False
 
@@ -291,11 +292,13 @@ def _text_tensors(
 def predict_text(
     model: MiniTextModel, tok: Tokenizer, texts: list[str], max_length: int
 ) -> np.ndarray:
-    """Sigmoid scores ``[N, L]`` for a list of texts, encoded as the library does."""
+    """Sigmoid scores ``[N, L]`` for a list of texts, encoded as the library does (blank texts
+    score 0, as the library gives them toxicity 0 without running the model)."""
     model.eval()
     out = []
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # less padding
-    for i in range(0, len(texts), 256):
+    # blank texts are not run (as in the library: toxicity 0); the rest sorted by length
+    order = sorted((i for i in range(len(texts)) if texts[i].strip()), key=lambda i: len(texts[i]))
+    for i in range(0, len(order), 256):
         idx = order[i : i + 256]
         ids, mask = _text_tensors(tok, [texts[j] for j in idx], max_length)
         out.append((idx, torch.sigmoid(model(ids, mask)).numpy()))
@@ -997,15 +1000,17 @@ def run(s: Settings) -> dict:
     }
     fe = MiniAudioModel(**s.audio_arch).eval()
     a_ts = TextSet.from_examples(a_train)
+    if s.reuse_audio:  # recalibrate and evaluate the audio model in the bundle: no training set
+        a_ts = a_ts.subset([])
     rep, train_clips = synth_train_set(s, a_ts.texts, s.seed + 20)
     train_ts = a_ts.subset(rep)
-    if s.audio_foreign > 0:  # foreign-accented English: more accents, never a held-out one
+    if s.audio_foreign > 0 and not s.reuse_audio:  # foreign-accented English
         f_ts = TextSet.from_examples(spoken_texts(
             int(s.n_audio_train * s.audio_foreign), s.seed + 16, s.seed + 17, s.audio_word_aug
         ))  # fmt: skip
         rep, f_clips = synth_train_set(s, f_ts.texts, s.seed + 22, foreign=True)
         train_ts, train_clips = train_ts + f_ts.subset(rep), train_clips + f_clips
-    if s.real_audio:  # real texts in espeak-ng and Piper voices, recorded people, rooms
+    if s.real_audio and not s.reuse_audio:  # real texts in espeak-ng and Piper voices, ...
         r_ts, r_clips = real_audio_train(s, tdata)
         train_ts, train_clips = train_ts + r_ts, train_clips + r_clips
     val_clips = synth_set(s, a_val, s.seed + 21, False, AD.TRAIN_NOISES, None, "val")
@@ -1049,7 +1054,7 @@ def run(s: Settings) -> dict:
     targets = np.concatenate([soft_targets(train_ts), clean])
     y_val = np.array([e.labels for e in a_val])
     arch, phone_ids, sim = dict(s.audio_arch), None, None
-    if s.audio_phones:
+    if s.audio_phones and not s.reuse_audio:
         # None: words unknown (a recording without transcript), left out of the CTC loss
         clip_phones = [
             None if c[1]["phones"] is None else c[1]["phones"].split() for c in train_clips
@@ -1061,7 +1066,13 @@ def run(s: Settings) -> dict:
         phone_ids = [None if ph is None else [pid[p] for p in ph] for ph in clip_phones]
         sim = ([[pid[p] for p in ph] for ph in sim_phones], soft_targets(sim_ts))
         metrics["phone_inventory"] = inventory
-    audio_model = train_audio(s, train_feats, targets, val_feats, y_val, arch, phone_ids, sim)
+    if s.reuse_audio:
+        audio_model, acfg = load_mini(s.bundle_dir / "audio")
+        arch = {k: v for k, v in acfg["arch"].items() if k != "num_labels"}
+        metrics["phone_inventory"] = acfg.get("phone_inventory", ["<blank>"])[1:]
+        _log(f"reusing the audio model in {s.bundle_dir / 'audio'}: recalibrating its policy")
+    else:
+        audio_model = train_audio(s, train_feats, targets, val_feats, y_val, arch, phone_ids, sim)
 
     pv = predict_audio_feats(audio_model, val_feats)
     audio_thr = calibrate_thresholds(y_val, pv)
@@ -1148,9 +1159,15 @@ def main() -> None:
         help="skip text training: the text model already in the bundle is the teacher (for "
         "iterating on the audio model; --text-only then --reuse-text equals one full run)",
     )
+    ap.add_argument(
+        "--reuse-audio",
+        action="store_true",
+        help="skip audio training: recalibrate the policy of the audio model already in the "
+        "bundle (as a full run's last step does) and evaluate it on every row",
+    )
     args = ap.parse_args()
     s = Settings(threads=args.threads, workers=args.workers, check_export=not args.no_export_check)
-    s.audio, s.reuse_text = not args.text_only, args.reuse_text
+    s.audio, s.reuse_text, s.reuse_audio = not args.text_only, args.reuse_text, args.reuse_audio
     if args.text_dev:
         s.text_dev, s.data_dir, s.work_dir = True, s.data_dir / "dev", s.work_dir / "dev"
     run(s)
