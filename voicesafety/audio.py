@@ -24,6 +24,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from .arrays import is_tensor, to_numpy
 from .errors import AudioDecodeError, InputTypeError, InvalidInputError
 
 AudioInput = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO, np.ndarray, Any]  # noqa: UP007
@@ -83,22 +84,11 @@ def _as_numpy(item: Any) -> np.ndarray | None:
     """numpy view of a numpy array or torch tensor (any device), else None."""
     if isinstance(item, (np.ndarray, np.generic)):
         return np.asarray(item)
-    module = type(item).__module__
-    if module.startswith("torch") and hasattr(item, "detach"):
-        tensor = item.detach()
-        if tensor.is_complex():
+    if is_tensor(item):
+        if item.is_complex():
             raise InputTypeError("complex tensors are not audio; pass real samples")
-        torch = _torch()
-        if tensor.dtype.is_floating_point and tensor.dtype not in (torch.float32, torch.float64):
-            tensor = tensor.float()  # fp16 / bf16 have no numpy twin
-        return tensor.cpu().numpy()
+        return to_numpy(item)
     return None
-
-
-def _torch() -> Any:
-    import torch
-
-    return torch
 
 
 def mono_float32(array: np.ndarray) -> np.ndarray:
@@ -481,7 +471,6 @@ def _estimate_seconds(item: Any, sample_rate: int | None) -> float:
 
 
 def _run(backend: Any, batch: np.ndarray, n_labels: int) -> np.ndarray:
-    from .backends import to_numpy
     from .errors import BackendError
 
     logits = to_numpy(backend.run({"input_values": batch}))

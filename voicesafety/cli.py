@@ -222,7 +222,7 @@ COMMANDS: list[Callable[[Any], None]] = [_add_score, _add_text, _add_eval, _add_
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``voicesafety`` command."""
-    from . import __version__
+    from ._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="voicesafety", description="Toxicity scores for voice-chat audio and text.")

@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from .errors import InvalidInputError
+from .scoring import activate_torch
 
 
 def _embedding(model: nn.Module) -> tuple[nn.Embedding, str]:
@@ -174,9 +175,7 @@ class DifferentiableToxicity(nn.Module):
     ) -> torch.Tensor:
         """Per-label probabilities ``[B, labels]`` (sigmoid or softmax, as ``score_text``)."""
         logits = self.logits(token_probs, attention_mask, inputs_embeds=inputs_embeds)
-        if self.spec.activation == "softmax":
-            return torch.softmax(logits, dim=-1)
-        return torch.sigmoid(logits)
+        return activate_torch(logits, self.spec.activation)
 
     def forward(
         self,

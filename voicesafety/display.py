@@ -6,26 +6,14 @@ without it they raise :class:`MissingDependencyError` saying what to install.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from .errors import MissingDependencyError
+from .errors import require
 
 #: Windows drawn in an audio timeline before the rest is summarised.
 MAX_TIMELINE_WINDOWS = 240
-
-
-def require(module: str, extra: str, feature: str) -> None:
-    """Raise :class:`MissingDependencyError` unless ``module`` can be imported."""
-    try:
-        importlib.import_module(module)
-    except ImportError as exc:
-        raise MissingDependencyError(
-            f"{feature} needs the optional dependency {module!r}, which is not installed: "
-            f'pip install "voicesafety[{extra}]"'
-        ) from exc
 
 
 def _pyplot() -> Any:

@@ -54,6 +54,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from .calibration import OperatingPoint, sklearn_metrics, threshold_at_fpr
 from .errors import InvalidInputError, VoiceSafetyError
 from .policy import ThresholdPolicy
 from .registry import is_negative
@@ -68,15 +69,6 @@ AUDIO_EXTENSIONS = frozenset(
 )
 INPUT_COLUMNS = ("input", "text", "audio", "path")
 LABEL_COLUMNS = ("labels", "label")
-
-
-def _sklearn_metrics() -> Any:
-    from .display import require
-
-    require("sklearn", "eval", "evaluation")
-    import sklearn.metrics
-
-    return sklearn.metrics
 
 
 # --------------------------------------------------------------------------- data
@@ -251,62 +243,6 @@ class BinaryMetrics(BaseModel):
     fpr: float | None
 
 
-class OperatingPoint(BaseModel):
-    """A threshold and what it achieves on the data: FPR, recall (TPR) and precision."""
-
-    model_config = ConfigDict(frozen=True)
-
-    threshold: float
-    target_fpr: float
-    fpr: float | None
-    recall: float | None
-    precision: float | None
-
-
-def _nan_to_none(value: float) -> float | None:
-    return None if value is None or not np.isfinite(value) else float(value)
-
-
-def threshold_at_fpr(
-    y_true: Any, scores: Any, target_fpr: float
-) -> OperatingPoint | None:
-    """The lowest threshold whose false-positive rate on ``(y_true, scores)`` is ≤ the target.
-
-    An item counts as predicted positive when ``score >= threshold``. Among thresholds meeting
-    the target the lowest (hence highest recall) is chosen, from
-    ``sklearn.metrics.roc_curve``. When even the highest score is too frequent among
-    negatives, the threshold is placed just above the highest score (capped at 1.0). Returns
-    None when there are no negatives (a false-positive rate is then undefined).
-    """
-    metrics = _sklearn_metrics()
-    if not 0.0 <= target_fpr <= 1.0:
-        raise InvalidInputError(f"target_fpr must lie in [0, 1], got {target_fpr}")
-    y = np.asarray(y_true).astype(bool).ravel()
-    s = np.asarray(scores, dtype=np.float64).ravel()
-    if y.shape != s.shape:
-        raise InvalidInputError(f"y_true and scores differ in shape: {y.shape} vs {s.shape}")
-    if not (~y).any():
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # UndefinedMetricWarning when there are no positives
-        fpr, _tpr, thresholds = metrics.roc_curve(y, s, drop_intermediate=False)
-    index = int(np.flatnonzero(fpr <= target_fpr)[-1])  # fpr[0] == 0, so never empty
-    threshold = float(thresholds[index])
-    if not np.isfinite(threshold) or threshold > 1.0:
-        threshold = float(min(np.nextafter(s.max(), np.inf), 1.0))
-    threshold = max(threshold, 0.0)
-    predicted = s >= threshold
-    tn, fp, fn, tp = metrics.confusion_matrix(y, predicted, labels=[False, True]).ravel()
-    return OperatingPoint(
-        threshold=threshold,
-        target_fpr=target_fpr,
-        fpr=float(fp / (fp + tn)),
-        recall=float(tp / (tp + fn)) if tp + fn else None,
-        precision=float(metrics.precision_score(y, predicted, zero_division=0))
-        if predicted.any() else None,
-    )
-
-
 class EvalReport(BaseModel):
     """What :func:`evaluate` found. Metrics are over the model's toxic labels.
 
@@ -359,7 +295,7 @@ class EvalReport(BaseModel):
 
         ``label=None`` gives the binarized curve (max toxic score against any toxic label).
         """
-        metrics = _sklearn_metrics()
+        metrics = sklearn_metrics()
         s = np.asarray(self.scores, dtype=np.float64).reshape(-1, len(self.labels))
         y = np.asarray(self.y_true).reshape(-1, len(self.labels)).astype(bool)
         if label is None:
@@ -456,7 +392,7 @@ def evaluate(
         InvalidInputError: unreadable data, unknown label names, or no items.
         ModalityError: an item needs a modality the classifier lacks.
     """
-    _sklearn_metrics()  # fail early, before scoring, if scikit-learn is missing
+    sklearn_metrics()  # fail early, before scoring, if scikit-learn is missing
     if modality not in ("auto", "audio", "text"):
         raise InvalidInputError(f"modality must be 'auto', 'audio' or 'text', got {modality!r}")
     if not 0.0 <= target_fpr <= 1.0:
@@ -546,7 +482,7 @@ def _report(
     flags: np.ndarray, flagged: np.ndarray, policy: ThresholdPolicy, target_fpr: float,
     sources: list[str],
 ) -> EvalReport:
-    metrics = _sklearn_metrics()
+    metrics = sklearn_metrics()
     per_label: dict[str, LabelMetrics] = {}
     points: dict[str, OperatingPoint] = {}
     for j, label in enumerate(labels):

@@ -226,7 +226,7 @@ def default_probes(spec: Any, encoder: Any = None) -> list[dict[str, np.ndarray]
 
 
 def _scores(backend: Any, batches: Sequence[dict[str, np.ndarray]], activation: str) -> np.ndarray:
-    from .backends import to_numpy
+    from .arrays import to_numpy
     from .scoring import activate
 
     return np.concatenate([activate(to_numpy(backend.run(b)), activation) for b in batches])
@@ -409,7 +409,7 @@ def manifest_for(spec: Any, backend: str, source_hash: str | None = None) -> dic
     """The manifest of an exported model (without the parity report)."""
     import torch
 
-    from . import __version__
+    from ._version import __version__
 
     data: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION,
                             "backend": backend, "file": MODEL_FILES[backend]}
@@ -652,6 +652,8 @@ def cache_dir() -> Path:
 
 def weights_hash(module: Any, spec: Any) -> str:
     """Content hash of a module's weights and structure (not of file names or dates)."""
+    from .arrays import to_numpy
+
     h = hashlib.blake2b(digest_size=20)
     h.update(f"{type(module).__module__}.{type(module).__qualname__}".encode())
     h.update(f"{spec.modality}|{spec.do_normalize}|{len(spec.labels)}".encode())
@@ -668,7 +670,7 @@ def weights_hash(module: Any, spec: Any) -> str:
     for key, tensor in module.state_dict().items():
         h.update(key.encode())
         h.update(str(tuple(tensor.shape)).encode() + str(tensor.dtype).encode())
-        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        h.update(to_numpy(tensor).tobytes())
     return h.hexdigest()
 
 
@@ -677,7 +679,7 @@ def _versions_key(backend: str) -> str:
     import torch
     import transformers
 
-    from . import __version__
+    from ._version import __version__
 
     scheme = f"|{int8_scheme()}|r{INT8_RECIPE}" if backend == "onnx-int8" else ""
     return (f"{backend}{scheme}|vs{__version__}|torch{torch.__version__}"

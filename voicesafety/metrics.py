@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from .arrays import is_tensor, to_numpy
 from .errors import InputTypeError, InvalidInputError
 
 SimFn = Callable[[list[str], list[str]], Sequence[float]]
@@ -93,7 +94,7 @@ def _component(values: Any, n: int, name: str) -> np.ndarray:
     """Validate a per-sample component: ``n`` finite values in [0, 1]."""
     try:
         arr = np.asarray(
-            values.detach().cpu().numpy() if hasattr(values, "detach") else values,
+            to_numpy(values) if is_tensor(values) else values,
             dtype=np.float64,
         ).reshape(-1)
     except (TypeError, ValueError) as exc:
@@ -189,9 +190,7 @@ def cosine_similarity(encode: Callable[[list[str]], Any]) -> SimFn:
 
     def sim(sources: list[str], outputs: list[str]) -> list[float]:
         def as_array(x: Any) -> np.ndarray:
-            if hasattr(x, "detach"):
-                x = x.detach().float().cpu().numpy()
-            return np.asarray(x, dtype=np.float64)
+            return np.asarray(to_numpy(x) if is_tensor(x) else x, dtype=np.float64)
 
         a, b = as_array(encode(sources)), as_array(encode(outputs))
         if a.shape != b.shape or a.ndim != 2:

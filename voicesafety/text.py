@@ -173,13 +173,6 @@ def empty_row(spec: Any) -> np.ndarray:
     return row
 
 
-def _activate_torch(logits: Any, activation: str) -> Any:
-    import torch
-
-    logits = logits.float()
-    return torch.softmax(logits, dim=-1) if activation == "softmax" else torch.sigmoid(logits)
-
-
 def encode_texts(
     texts: list[str], encoder: TextEncoder, max_length: int | None = None
 ) -> tuple[TextEncoder, list[Encoded], list[int]]:
@@ -226,7 +219,7 @@ def score_texts(
     if as_tensor:
         return _score_tensor(texts, spec, backend, encoder, encoded, batches)
 
-    from .backends import to_numpy
+    from .arrays import to_numpy
     from .results import TextResult
     from .scoring import activate, aggregate
 
@@ -253,6 +246,8 @@ def _score_tensor(
 ) -> Any:
     import torch
 
+    from .scoring import activate_torch
+
     device = torch.device(backend.device)
     with torch.no_grad():
         out = torch.from_numpy(np.tile(empty_row(spec), (len(texts), 1))).to(device)
@@ -263,5 +258,5 @@ def _score_tensor(
                 logits = torch.from_numpy(logits)
             rows = torch.as_tensor(batch, dtype=torch.long, device=device)
             # Written into a normal tensor: no inference-mode tensor escapes to the caller.
-            out.index_copy_(0, rows, _activate_torch(logits.to(device), spec.activation))
+            out.index_copy_(0, rows, activate_torch(logits.to(device).float(), spec.activation))
     return out

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..arrays import to_numpy
 from ..errors import BackendError
-from .base import Backend, to_numpy
+from .base import Backend
 
 BACKENDS = ("torch", "torchscript", "onnx", "onnx-int8")
 

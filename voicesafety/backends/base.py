@@ -6,8 +6,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import numpy as np
-
 
 class Backend(ABC):
     """Runs one model on one device.
@@ -28,10 +26,3 @@ class Backend(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(device={self.device!r})"
-
-
-def to_numpy(values: Any) -> np.ndarray:
-    """float32 numpy array from a numpy array or a torch tensor on any device."""
-    if isinstance(values, np.ndarray):
-        return values.astype(np.float32, copy=False)
-    return values.detach().float().cpu().numpy()

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..arrays import to_numpy
 from ..errors import BackendError
 from .base import Backend
 
@@ -88,10 +89,7 @@ class OnnxBackend(Backend):
         for name, dtype in self.inputs.items():
             if name not in inputs:
                 raise BackendError(f"ONNX model {self.path.name} needs input {name!r}")
-            value = inputs[name]
-            if not isinstance(value, np.ndarray):
-                value = value.detach().cpu().numpy()
-            feeds[name] = np.ascontiguousarray(value, dtype=dtype)
+            feeds[name] = np.ascontiguousarray(to_numpy(inputs[name]), dtype=dtype)
         return self.session.run([self.output], feeds)[0].astype(np.float32, copy=False)
 
 
