@@ -6,7 +6,7 @@ only ever sees numpy never pays for importing torch.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, TypeGuard, Union
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -18,7 +18,7 @@ ArrayOrTensor = Union[np.ndarray, "torch.Tensor"]  # noqa: UP007 - a runtime ali
 """A numpy array or a torch tensor (on any device)."""
 
 
-def is_tensor(value: object) -> bool:
+def is_tensor(value: object) -> TypeGuard[torch.Tensor]:
     """Whether ``value`` is a torch tensor (checked without importing torch)."""
     return type(value).__module__.startswith("torch") and hasattr(value, "detach")
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
+
+from ..arrays import ArrayOrTensor
 
 
 class Backend(ABC):
@@ -12,7 +14,8 @@ class Backend(ABC):
 
     ``run`` takes the model's inputs by name (``input_values`` for audio; ``input_ids`` and
     ``attention_mask`` for text) as numpy arrays or torch tensors and returns logits
-    ``[batch, labels]`` as a numpy array or a torch tensor (use :func:`to_numpy`).
+    ``[batch, labels]`` as a numpy array or a torch tensor
+    (:func:`voicesafety.arrays.to_numpy` makes either numpy).
     """
 
     name: ClassVar[str]
@@ -21,7 +24,7 @@ class Backend(ABC):
         self.device = device
 
     @abstractmethod
-    def run(self, inputs: Mapping[str, Any]) -> Any:
+    def run(self, inputs: Mapping[str, ArrayOrTensor]) -> ArrayOrTensor:
         """Logits for one batch."""
 
     def __repr__(self) -> str:
