@@ -215,3 +215,8 @@ def test_embedded_model_exports_to_int8_within_bounds(tmp_path):
     assert quantised and not any(k in n for n in quantised for k in spec.int8_fp32)
     assert not any("classifier" in n for n in quantised)  # the Gemm classifier too
     assert any("/ff/ff.0" in n for n in quantised)
+    # the exported folder keeps them in its manifest (they were lost on the round trip)
+    from voicesafety.formats.exported import load_exported
+
+    _, exported_spec, _ = load_exported(tmp_path / "mini" / "audio")
+    assert exported_spec.int8_fp32 == spec.int8_fp32
