@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Literal, overload
 
 from .audio import AudioInput
 from .errors import ModalityError, ModelLoadError
+from .formats.checkpoint import load_folder
 from .loading import load
 from .pipeline import ModelPart, score_audio, score_texts, text_probabilities
 from .policy import ThresholdPolicy
@@ -303,10 +304,9 @@ class Classifier:
         """
         part = self.text
         if self._differentiable is None:
-            # imports torch: only for users of the differentiable path
+            # these import torch: only for users of the differentiable path
             from .backends.torch import TorchBackend
             from .differentiable import build
-            from .formats.checkpoint import load_folder
 
             backend = part.backend
             if isinstance(backend, TorchBackend):

@@ -53,7 +53,7 @@ def resolve_device(device: str | None) -> str:
 def open_file(path: Path, backend: str, device: str, input_names: Sequence[str]) -> Backend:
     """A backend running a converted model file (``torchscript``, ``onnx`` or ``onnx-int8``)."""
     if backend == "torchscript":
-        from .torchscript import TorchScriptBackend
+        from .torchscript import TorchScriptBackend  # imports torch: only when it runs
 
         return TorchScriptBackend.from_file(path, device, input_names)
     if backend not in ("onnx", "onnx-int8"):

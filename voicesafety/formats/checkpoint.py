@@ -3,7 +3,8 @@
 Supported folders: Hugging Face audio classifiers (WavLM, wav2vec2, HuBERT and kin), Hugging
 Face text sequence classifiers (BERT, RoBERTa, DistilBERT, DeBERTa and kin), and voicesafety's
 own "mini" models. Every module returned here maps plain tensors to a logits tensor, which is
-what every backend runs and exports.
+what every backend runs and exports. torch, transformers and the model code are imported when
+a checkpoint is read, so that ``import voicesafety`` stays light.
 """
 
 from __future__ import annotations
