@@ -72,7 +72,7 @@ class Classifier:
                 how to fix it.
         """
         name, parts = load(name_or_path, backend=backend, device=device,
-                           policy=ThresholdPolicy.coerce(policy), revision=revision)
+                           policy=policy, revision=revision)
         return cls(parts.get("audio"), parts.get("text"), name)
 
     # ------------------------------------------------------------------ properties

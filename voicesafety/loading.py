@@ -8,6 +8,7 @@ another backend converts it once, with a parity check, through the export cache.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from .backends import BACKENDS, Backend, open_file, resolve_device
@@ -47,14 +48,17 @@ def backend_for(part: LoadedPart, backend: str, device: str) -> Backend:
 
 def load(
     name_or_path: str | Path | None, *, backend: str = "auto", device: str = "auto",
-    policy: ThresholdPolicy | None = None, revision: str | None = None,
+    policy: ThresholdPolicy | str | Path | Mapping[str, object] | None = None,
+    revision: str | None = None,
 ) -> tuple[str, dict[Modality, ModelPart]]:
     """``(name, {modality: part})`` for what :meth:`Classifier.from_pretrained` was given."""
     name = DEFAULT_MODEL if name_or_path is None else str(name_or_path)
     folder = resolve(name_or_path, revision)
     device = resolve_device(device)
+    loaded_parts = load_parts(folder, name)
+    policy = ThresholdPolicy.coerce(policy)
     parts: dict[Modality, ModelPart] = {}
-    for modality, loaded in load_parts(folder, name).items():
+    for modality, loaded in loaded_parts.items():
         spec = loaded.spec if policy is None else loaded.spec.with_policy(policy)
         ready = LoadedPart(loaded.source, spec, loaded.tokenizer)
         encoder = None
