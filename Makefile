@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: setup sysdeps demo test lint train-mini bench clean
+.PHONY: setup sysdeps demo test lint train-mini eval-real bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,12 @@ lint: setup
 train-mini: setup
 	$(PIP) install -e ".[train]"
 	$(PY) -m training.train_mini
+
+# The embedded models on real held-out data, side by side with alt-profanity-check and
+# better-profanity (benchmarks/results/real_eval.md).
+eval-real: setup
+	$(PIP) install -e ".[train,compare]"
+	$(PY) benchmarks/eval_real.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

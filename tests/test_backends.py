@@ -57,12 +57,20 @@ def test_each_int8_scheme_keeps_parity_and_has_its_own_cache_entry(v1_dir, cache
                                                                    scheme):
     import json
 
+    monkeypatch.delenv("VOICESAFETY_INT8_SCHEME", raising=False)
+    native = ex.int8_scheme()  # the scheme this CPU's kernels suit
     monkeypatch.setenv("VOICESAFETY_INT8_SCHEME", scheme)
     ref = vs.Classifier.from_pretrained(v1_dir, backend="torch", device="cpu")
     clf = vs.Classifier.from_pretrained(v1_dir, backend="onnx-int8", device="cpu")
     (folder,) = (cache / "exports").glob("onnx-int8-*")
     manifest = json.loads((folder / "voicesafety.json").read_text())
-    assert manifest["int8_scheme"] == scheme
+    if scheme != native:
+        # e.g. s8 without VNNI, where u8 x s8 products saturate (docs/backends.md): a forced
+        # scheme the CPU does not suit may miss the bounds, and the exporter then falls back
+        # to the other one, never to a model outside the bounds
+        assert manifest["int8_scheme"] in ex.INT8_SCHEMES
+    else:
+        assert manifest["int8_scheme"] == scheme
     assert manifest["parity"]["max_abs_diff"] <= 0.05
     clip = _clip(2.0, seed=3)
     got, want = clf.score(clip), ref.score(clip)

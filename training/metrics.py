@@ -26,6 +26,52 @@ def calibrate_thresholds(
     return out
 
 
+def cap_benign_flag_rate(
+    thresholds: dict[str, float], benign: list[np.ndarray], rate: float
+) -> dict[str, float]:
+    """Raise per-label thresholds until at most ``rate`` of every group of benign scores is
+    flagged under the ``any`` rule.
+
+    Each label's threshold becomes ``max(t, q_l(1 - a))``, the larger of its own threshold and
+    the ``1 - a`` quantile of that label's scores on all benign rows pooled; the largest
+    ``a`` in ``[0, rate]`` that keeps every group's flag rate at most ``rate`` is found by
+    bisection (flag rates only fall as ``a`` shrinks). Thresholds already strict enough are
+    kept as they are.
+
+    Args:
+        thresholds: per-label thresholds (e.g. F1-optimal on a validation set).
+        benign: ``[N_i, L]`` scores of benign rows, one array per group (data source).
+        rate: the largest share of any group that may be flagged.
+
+    Returns:
+        The new thresholds (rounded up to 4 decimals, at most 0.9999).
+    """
+    pooled = np.concatenate(benign) if benign else np.zeros((0, len(LABELS)))
+    if not len(pooled):
+        return dict(thresholds)
+    base = np.array([thresholds[lab] for lab in LABELS])
+
+    def thr_at(a: float) -> np.ndarray:
+        q = np.quantile(pooled, 1 - a, axis=0, method="higher") if a > 0 else pooled.max(0)
+        t = np.maximum(base, np.nextafter(q, 2.0) if a == 0 else q)
+        return np.minimum(np.ceil(t * 1e4) / 1e4, 0.9999)
+
+    def worst(t: np.ndarray) -> float:
+        return max(float((g >= t[None, :]).any(axis=1).mean()) for g in benign if len(g))
+
+    if worst(base) <= rate:
+        return dict(thresholds)
+    lo, hi = 0.0, rate
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        if worst(thr_at(mid)) <= rate:
+            lo = mid
+        else:
+            hi = mid
+    t = thr_at(lo)
+    return {lab: float(t[j]) for j, lab in enumerate(LABELS)}
+
+
 def _pr(y: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
     tp = float(np.sum(pred & (y == 1)))
     prec = tp / max(float(pred.sum()), 1.0)
@@ -33,36 +79,52 @@ def _pr(y: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
     return prec, rec
 
 
-def evaluate(y: np.ndarray, p: np.ndarray, thresholds: dict[str, float]) -> dict:
+def evaluate(
+    y: np.ndarray, p: np.ndarray, thresholds: dict[str, float], toxic: np.ndarray | None = None
+) -> dict:
     """Per-label AP, binarized AP and precision/recall at the ``any`` threshold policy.
 
     Args:
-        y: ``[N, L]`` 0/1 labels.
+        y: ``[N, L]`` 0/1 labels; NaN where a source does not know a label (per-label metrics
+            then use the rows that know it).
         p: ``[N, L]`` sigmoid scores.
         thresholds: per-label thresholds of the policy.
+        toxic: ``[N]`` "any toxic" flags (default: any known label is 1).
 
     Returns:
-        A JSON-serialisable dict of metrics.
+        A JSON-serialisable dict of metrics (``fpr``: share of benign rows flagged).
     """
     thr = np.array([thresholds[lab] for lab in LABELS])
     flags = p >= thr[None, :]
     res: dict = {"n": int(len(y)), "per_label": {}}
     for j, lab in enumerate(LABELS):
-        pos = int(y[:, j].sum())
-        ap = float(average_precision_score(y[:, j], p[:, j])) if 0 < pos < len(y) else math.nan
-        prec, rec = _pr(y[:, j], flags[:, j])
+        known = ~np.isnan(y[:, j].astype(float))
+        yj = y[known, j].astype(int)
+        pos = int(yj.sum())
+        ap = (
+            float(average_precision_score(yj, p[known, j])) if 0 < pos < len(yj) else math.nan
+        )
+        prec, rec = _pr(yj, flags[known, j])
         res["per_label"][lab] = {"ap": ap, "precision": prec, "recall": rec, "positives": pos}
-    any_y = (y.sum(axis=1) > 0).astype(int)
-    res["binarized_ap"] = float(average_precision_score(any_y, p.max(axis=1)))
+    any_y = (
+        (np.nansum(y, axis=1) > 0).astype(int) if toxic is None else np.asarray(toxic).astype(int)
+    )
+    res["binarized_ap"] = (
+        float(average_precision_score(any_y, p.max(axis=1)))
+        if 0 < any_y.sum() < len(any_y) else math.nan
+    )  # fmt: skip
     res["binarized_precision"], res["binarized_recall"] = _pr(any_y, flags.any(axis=1))
-    res["macro_ap"] = float(np.nanmean([v["ap"] for v in res["per_label"].values()]))
+    neg = any_y == 0
+    res["fpr"] = float(flags.any(axis=1)[neg].mean()) if neg.any() else math.nan
+    aps = [v["ap"] for v in res["per_label"].values() if not math.isnan(v["ap"])]
+    res["macro_ap"] = float(np.mean(aps)) if aps else math.nan
     res["toxic_fraction"] = float(any_y.mean())
     return res
 
 
 def markdown_table(results: dict[str, dict]) -> str:
     """Render ``{split_name: evaluate(...)}`` as a markdown table."""
-    head = ["split", "n", "bin. AP", "bin. P", "bin. R", "macro AP"] + [
+    head = ["split", "n", "bin. AP", "bin. P", "bin. R", "FPR", "macro AP"] + [
         f"AP {lab}" for lab in LABELS
     ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -73,6 +135,7 @@ def markdown_table(results: dict[str, dict]) -> str:
             f"{r['binarized_ap']:.3f}",
             f"{r['binarized_precision']:.3f}",
             f"{r['binarized_recall']:.3f}",
+            f"{r['fpr']:.3f}",
             f"{r['macro_ap']:.3f}",
         ] + [f"{r['per_label'][lab]['ap']:.3f}" for lab in LABELS]
         lines.append("| " + " | ".join(row) + " |")

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.metrics import average_precision_score
 from tokenizers import Tokenizer
 from tqdm import tqdm
 
@@ -45,7 +46,13 @@ from training.corpus import (
     vocabulary_noise,
     word_augment,
 )
-from training.metrics import calibrate_thresholds, evaluate, markdown_table, pr_table
+from training.metrics import (
+    calibrate_thresholds,
+    cap_benign_flag_rate,
+    evaluate,
+    markdown_table,
+    pr_table,
+)
 from training.tokenizer import encode, train_tokenizer
 from voicesafety.models.arch import (
     AUDIO_MODEL_TYPE,
@@ -53,6 +60,7 @@ from voicesafety.models.arch import (
     TEXT_MODEL_TYPE,
     MiniAudioModel,
     MiniTextModel,
+    load_mini,
     save_mini,
 )
 
@@ -66,19 +74,29 @@ class Settings:
     shipped bundle came from which recipe)."""
 
     seed: int = 1234
-    data_dir: Path = ROOT / "training" / "data"
+    # generated corpora and manifests (the committed real sources live in training/data/)
+    data_dir: Path = ROOT / "training" / "work" / "generated"
     work_dir: Path = ROOT / "training" / "work"
     bundle_dir: Path = ROOT / "voicesafety" / "models" / "mini"
     threads: int = 2
     # text
-    n_text_train: int = 30000
+    n_text_train: int = 24000
     n_text_val: int = 4000
     n_text_test: int = 6000
-    vocab_size: int = 2000
+    vocab_size: int = 8000
     text_arch: dict = field(
         default_factory=lambda: {"dim": 128, "layers": 2, "heads": 4, "max_length": 128}
     )
-    text_epochs: int = 4
+    text_epochs: int = 3
+    # real human-written text (training/data/text, training.real_text): its train split joins
+    # the synthetic corpus; its dev split selects the epoch and calibrates the policy
+    real_text: bool = True
+    real_text_limit: int = 0  # keep at most this many rows per source and split (0 = all)
+    benign_per_epoch: int = 12000  # rows of the benign-only real sources drawn per epoch
+    any_weight: float = 1.0  # weight of the "any toxic" loss (max logit vs the toxic flag)
+    # the shipped policy flags at most this share of the real benign dev texts (every source)
+    benign_flag_rate: float = 0.015
+    calib_exclude: tuple[str, ...] = ("hatecheck",)  # see calibrate_text
     token_dropout: float = 0.1
     vocab_noise_frac: float = 0.2
     text_batch: int = 64
@@ -87,14 +105,14 @@ class Settings:
     word_drop: bool = True  # word_aug may also delete a word
     text_ema: float = 0.999  # EMA decay of the text weights (0 = off)
     # audio
-    n_audio_train: int = 16000
+    n_audio_train: int = 10000
     n_audio_val: int = 500
     n_audio_test: int = 400
     n_babble: int = 40
     audio_arch: dict = field(
         default_factory=lambda: {"n_mels": 64, "channels": 128, "attn_layers": 1, "heads": 4}
     )
-    audio_epochs: int = 6
+    audio_epochs: int = 4
     audio_batch: int = 32
     audio_lr: float = 2e-3
     distill_weight: float = 0.5
@@ -108,7 +126,7 @@ class Settings:
     audio_phones: bool = True
     audio_head: dict = field(default_factory=lambda: {"head_channels": 128, "head_layers": 2})
     ctc_weight: float = 1.0
-    n_sim_text: int = 30000  # phonemised training texts for the posterior classifier
+    n_sim_text: int = 20000  # phonemised training texts for the posterior classifier
     sim_weight: float = 1.0
     sim_batch: int = 32
     sim_foreign: float = 0.2  # fraction of those texts phonemised in a foreign accent
@@ -121,11 +139,21 @@ class Settings:
     audio_int8_fp32: list = field(
         default_factory=lambda: ["/attn/", "/ff/ff.3", "/pool_score/"]
     )
+    # real and realistic speech (training.real_audio): Piper voices, recorded people, rooms
+    real_audio: bool = True
+    n_real_espeak: int = 1500  # real training texts read by espeak-ng training voices
+    n_piper: int = 2500  # Piper utterances (half real training texts, half generated chat)
+    room_prob: float = 0.5  # share of Piper clips put in a measured training room
+    recording_copies: int = 2  # augmented copies of every recording of a training speaker
+    real_speech_limit: int = 0  # keep at most this many recordings per split (0 = all)
+    n_sim_real: int = 8000  # real training texts added to the posterior classifier's texts
+    n_real_spoken_test: int = 400  # clips per spoken-real-text dev / test row
     n_non_speech: int = 1200  # speech-free training clips (silence, tones, noise), label clean
     n_non_speech_test: int = 200
     workers: int = 2
     check_export: bool = True
-    audio: bool = True
+    audio: bool = True  # False: train, evaluate and save the text model only (--text-only)
+    reuse_text: bool = False  # take the text model in bundle_dir as it is (--reuse-text)
     # recipe selection: text model only, dev templates held out and reported, test split unused
     text_dev: bool = False
 
@@ -150,9 +178,87 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
 # ======================================================================================= text
 
 
-def make_text_data(s: Settings) -> dict[str, list[Example]]:
-    """Generate and save the text splits (train/val from training templates, test held out;
-    with ``s.text_dev`` the held-out split is the dev templates, under the key ``"dev"``)."""
+@dataclass
+class TextSet:
+    """Texts with (partial) labels for training and evaluation.
+
+    ``y`` is ``[N, L]`` float with NaN where a source does not know a label (e.g. a source
+    with only toxic / not toxic); ``toxic`` is the "any toxic label" flag every row has;
+    ``synthetic`` marks generated rows (the only ones ``word_augment`` rephrases).
+    """
+
+    texts: list[str]
+    y: np.ndarray
+    toxic: np.ndarray
+    synthetic: np.ndarray
+    source: list[str]
+
+    @staticmethod
+    def from_examples(exs: list[Example], source: str = "synthetic") -> TextSet:
+        y = np.array([e.labels for e in exs], np.float32).reshape(len(exs), len(LABELS))
+        return TextSet(
+            [e.text for e in exs], y, (y.sum(axis=1) > 0).astype(np.float32),
+            np.ones(len(exs), bool), [source] * len(exs),
+        )  # fmt: skip
+
+    @staticmethod
+    def from_real(rows: list) -> TextSet:
+        y = np.array(
+            [[np.nan if v is None else float(v) for v in r.labels] for r in rows], np.float32
+        ).reshape(len(rows), len(LABELS))
+        return TextSet(
+            [r.text for r in rows], y, np.array([r.toxic for r in rows], np.float32),
+            np.zeros(len(rows), bool), [r.source for r in rows],
+        )  # fmt: skip
+
+    def __add__(self, other: TextSet) -> TextSet:
+        return TextSet(
+            self.texts + other.texts, np.concatenate([self.y, other.y]),
+            np.concatenate([self.toxic, other.toxic]),
+            np.concatenate([self.synthetic, other.synthetic]), self.source + other.source,
+        )  # fmt: skip
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def subset(self, idx: list[int] | np.ndarray) -> TextSet:
+        idx = list(np.asarray(idx, dtype=int))
+        return TextSet(
+            [self.texts[i] for i in idx], self.y[idx], self.toxic[idx], self.synthetic[idx],
+            [self.source[i] for i in idx],
+        )  # fmt: skip
+
+    def by_source_indices(self) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        for i, src in enumerate(self.source):
+            out.setdefault(src, []).append(i)
+        return out
+
+    def by_source(self) -> dict[str, TextSet]:
+        return {k: self.subset(v) for k, v in self.by_source_indices().items()}
+
+
+def real_text_splits(s: Settings) -> dict[str, list]:
+    """The committed real sources' rows by split (``train`` / ``dev`` / ``test``)."""
+    from training.real_text import SOURCES, load_source
+
+    out: dict[str, list] = {"train": [], "dev": [], "test": []}
+    for name in SOURCES:
+        rows = load_source(name)
+        for split in out:
+            part = [r for r in rows if r.split == split]
+            out[split] += _limit(part, s.real_text_limit, s.seed)
+    return out
+
+
+def make_text_data(s: Settings) -> dict[str, TextSet]:
+    """Generate and save the text splits.
+
+    Synthetic: train / val from training templates, test held out (with ``s.text_dev`` the
+    held-out split is the dev templates, under the key ``"dev"``). Real (``s.real_text``): the
+    sources' train split joins ``train``; ``real dev`` (epoch selection, policy calibration) and
+    ``real test`` (evaluation only) keep their source names.
+    """
     n_noise = int(s.n_text_train * s.vocab_noise_frac)
     dev = s.text_dev
     data = {
@@ -164,7 +270,14 @@ def make_text_data(s: Settings) -> dict[str, list[Example]]:
     }
     for name, exs in data.items():
         _write_jsonl(s.data_dir / f"text_{name}.jsonl", [e.__dict__ for e in exs])
-    return data
+    out = {k: TextSet.from_examples(v) for k, v in data.items()}
+    if s.real_text:
+        real = real_text_splits(s)
+        out["train"] = out["train"] + TextSet.from_real(real["train"])
+        out["real dev"] = TextSet.from_real(real["dev"])
+        if not dev:
+            out["real test"] = TextSet.from_real(real["test"])
+    return out
 
 
 def _text_tensors(
@@ -181,10 +294,60 @@ def predict_text(
     """Sigmoid scores ``[N, L]`` for a list of texts, encoded as the library does."""
     model.eval()
     out = []
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # less padding
     for i in range(0, len(texts), 256):
-        ids, mask = _text_tensors(tok, texts[i : i + 256], max_length)
-        out.append(torch.sigmoid(model(ids, mask)).numpy())
-    return np.concatenate(out) if out else np.zeros((0, len(LABELS)), np.float32)
+        idx = order[i : i + 256]
+        ids, mask = _text_tensors(tok, [texts[j] for j in idx], max_length)
+        out.append((idx, torch.sigmoid(model(ids, mask)).numpy()))
+    res = np.zeros((len(texts), len(LABELS)), np.float32)
+    for idx, p in out:
+        res[idx] = p
+    return res
+
+
+def _benign_only_sources() -> set[str]:
+    from training.real_text import SOURCES
+
+    return {name for name, info in SOURCES.items() if info.kind == "benign-only"}
+
+
+def _length_batches(
+    rows: np.ndarray, lengths: np.ndarray, size: int, rng: np.random.Generator
+) -> list[list[int]]:
+    """Shuffled batches of similar-length rows (less padding: real texts run from two words to
+    whole comments): shuffle, sort within chunks of 50 batches, cut, shuffle the batches."""
+    rows = rows[rng.permutation(len(rows))]
+    out: list[list[int]] = []
+    chunk = size * 50
+    for i in range(0, len(rows), chunk):
+        part = rows[i : i + chunk]
+        part = part[np.argsort(lengths[part], kind="stable")]
+        out += [part[j : j + size].tolist() for j in range(0, len(part), size)]
+    return [out[k] for k in rng.permutation(len(out))]
+
+
+def partial_label_loss(
+    logits: torch.Tensor, y: torch.Tensor, toxic: torch.Tensor, any_weight: float
+) -> torch.Tensor:
+    """BCE on the known labels (NaN = unknown, masked) plus BCE of the max logit against the
+    "any toxic" flag, so a source with only toxic / not toxic still trains every head: a toxic
+    row pushes its most likely label up, a benign one pushes all of them down."""
+    known = ~torch.isnan(y)
+    bce = F.binary_cross_entropy_with_logits(logits, torch.nan_to_num(y), reduction="none")
+    loss = (bce * known).sum() / known.sum().clamp(min=1)
+    if any_weight > 0:
+        loss = loss + any_weight * F.binary_cross_entropy_with_logits(logits.amax(dim=1), toxic)
+    return loss
+
+
+def real_dev_score(p: np.ndarray, ts: TextSet) -> float:
+    """Mean binarized AP over the real dev sources that have both classes (epoch selection)."""
+    aps = []
+    for sub_idx in ts.by_source_indices().values():
+        t = ts.toxic[sub_idx]
+        if 0 < t.sum() < len(t):
+            aps.append(average_precision_score(t, p[sub_idx].max(axis=1)))
+    return float(np.mean(aps)) if aps else float("nan")
 
 
 class _Ema:
@@ -212,43 +375,57 @@ def _cosine(step: int, total: int, warmup: int) -> float:
 
 
 def train_text(
-    s: Settings, data: dict[str, list[Example]]
+    s: Settings, data: dict[str, TextSet]
 ) -> tuple[MiniTextModel, Tokenizer, dict[str, float]]:
-    """Train tokenizer + text model; returns ``(model, tokenizer, thresholds)``."""
+    """Train tokenizer + text model; returns ``(model, tokenizer, thresholds)``.
+
+    With real data, the epoch whose weights score best on the real dev split (mean binarized
+    AP over its sources) is kept, and the thresholds are calibrated on it
+    (:func:`calibrate_text_policy`).
+    """
     _seed_all(s.seed)
     train = data["train"]
-    tok = train_tokenizer([e.text for e in train], vocab_size=s.vocab_size)
+    tok = train_tokenizer(train.texts, vocab_size=s.vocab_size)
     max_len = s.text_arch["max_length"]
     model = MiniTextModel(vocab_size=tok.get_vocab_size(), num_labels=len(LABELS), **s.text_arch)
     opt = torch.optim.AdamW(model.parameters(), lr=s.text_lr, weight_decay=0.01)
-    n = len(train)
-    steps = s.text_epochs * math.ceil(n / s.text_batch)
+    g = torch.Generator().manual_seed(s.seed)
+    # benign-only real sources are large: a fresh sample of them each epoch
+    benign_src = np.array([src in _benign_only_sources() for src in train.source])
+    always = np.flatnonzero(~benign_src)
+    pool_b = np.flatnonzero(benign_src)
+    n_b = min(len(pool_b), s.benign_per_epoch) if s.benign_per_epoch else len(pool_b)
+    lengths = np.array([len(t) for t in train.texts])
+    per_epoch = len(always) + n_b
+    steps = s.text_epochs * math.ceil(per_epoch / s.text_batch)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda st: _cosine(st, steps, max(1, steps // 20))
     )
-    y_all = torch.tensor([e.labels for e in train], dtype=torch.float32)
-    texts = [e.text for e in train]
-    g = torch.Generator().manual_seed(s.seed)
+    y_all = torch.from_numpy(train.y)
+    tox_all = torch.from_numpy(train.toxic)
+    texts = train.texts
     prng = random.Random(s.seed + 5)
+    nrng = np.random.default_rng(s.seed + 6)
     vocab = benign_vocabulary() if s.word_aug > 0 else []
     ema = _Ema(model, s.text_ema) if s.text_ema > 0 else None
+    real_dev = data.get("real dev")
+    best, best_state = -1.0, None
     bar = tqdm(total=steps, desc="text model", unit="step")
-    for _ in range(s.text_epochs):
+    for epoch in range(s.text_epochs):
         model.train()
-        perm = torch.randperm(n, generator=g).tolist()
-        for i in range(0, n, s.text_batch):
-            idx = perm[i : i + s.text_batch]
-            batch = [texts[j] for j in idx]
-            if s.word_aug > 0:
-                batch = [
-                    word_augment(t, prng, vocab, s.word_drop) if prng.random() < s.word_aug else t
-                    for t in batch
-                ]
+        rows = np.concatenate([always, nrng.choice(pool_b, n_b, replace=False)])
+        for idx in _length_batches(rows, lengths, s.text_batch, nrng):
+            batch = [
+                word_augment(texts[j], prng, vocab, s.word_drop)
+                if s.word_aug > 0 and train.synthetic[j] and prng.random() < s.word_aug
+                else texts[j]
+                for j in idx
+            ]
             ids, mask = _text_tensors(tok, batch, max_len)
             if s.token_dropout > 0:  # replace random real tokens by <unk> (id 1)
                 drop = (torch.rand(ids.shape, generator=g) < s.token_dropout) & (mask > 0)
                 ids = ids.masked_fill(drop, 1)
-            loss = F.binary_cross_entropy_with_logits(model(ids, mask), y_all[idx])
+            loss = partial_label_loss(model(ids, mask), y_all[idx], tox_all[idx], s.any_weight)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -258,13 +435,45 @@ def train_text(
                 ema.update(model)
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.4f}")
+        if real_dev is not None and len(real_dev):
+            cur = ema.model if ema is not None else model
+            score = real_dev_score(predict_text(cur, tok, real_dev.texts, max_len), real_dev)
+            _log(f"text epoch {epoch + 1}: real dev mean binarized AP {score:.4f}")
+            if score >= best:
+                best, best_state = score, copy.deepcopy(cur.state_dict())
     bar.close()
     if ema is not None:
         model = ema.model
+    if best_state is not None:
+        model.load_state_dict(best_state)
     model.eval()
-    yv = np.array([e.labels for e in data["val"]])
-    pv = predict_text(model, tok, [e.text for e in data["val"]], max_len)
-    return model, tok, calibrate_thresholds(yv, pv)
+    return model, tok, calibrate_text(s, model, tok, data)
+
+
+def calibrate_text(
+    s: Settings, model: MiniTextModel, tok: Tokenizer, data: dict[str, TextSet]
+) -> dict[str, float]:
+    """The text policy: per-label F1-optimal thresholds on the synthetic validation split,
+    then raised (:func:`training.metrics.cap_benign_flag_rate`) until at most
+    ``s.benign_flag_rate`` of every real source's benign *dev* texts is flagged.
+
+    Sources in ``s.calib_exclude`` are left out of that cap (and reported like the others):
+    HateCheck's benign cases are adversarial contrasts by design (counter-speech quoting hate,
+    negated hate, reclaimed slurs), not the innocent chat a platform sees.
+    """
+    max_len = s.text_arch["max_length"]
+    val = data["val"]
+    thr = calibrate_thresholds(val.y, predict_text(model, tok, val.texts, max_len))
+    dev = data.get("real dev")
+    if dev is None or not len(dev):
+        return thr
+    p = predict_text(model, tok, dev.texts, max_len)
+    groups = [
+        p[idx][dev.toxic[idx] == 0]
+        for src, idx in dev.by_source_indices().items()
+        if src not in s.calib_exclude
+    ]
+    return cap_benign_flag_rate(thr, [g for g in groups if len(g)], s.benign_flag_rate)
 
 
 # ====================================================================================== audio
@@ -322,10 +531,12 @@ def spoken_texts(n: int, seed: int, aug_seed: int, aug: float) -> list[Example]:
     ]
 
 
-def make_sim_texts(s: Settings) -> tuple[list[Example], list[list[str]]]:
+def make_sim_texts(s: Settings, tdata: dict[str, TextSet]) -> tuple[TextSet, list[list[str]]]:
     """Texts for the posterior classifier, phonemised with random training accents (a fraction
     ``s.sim_foreign`` with foreign ones, as the foreign-accented clips speak them): spoken
-    training-template messages (half rephrased by ``word_augment``) and spoken word salads."""
+    training-template messages (half rephrased by ``word_augment``), spoken word salads and
+    ``s.n_sim_real`` speakable real training texts (phonemised as Piper's en-US voices say
+    them)."""
     exs = spoken_texts(s.n_sim_text, s.seed + 60, s.seed + 61, 0.5)
     exs += vocabulary_noise(max(1, s.n_sim_text // 10), s.seed + 62, 0.0)
     lrng = np.random.default_rng(s.seed + 63)
@@ -338,27 +549,147 @@ def make_sim_texts(s: Settings) -> tuple[list[Example], list[list[str]]]:
         idx = [i for i in range(len(exs)) if langs[i] == li]
         for i, ph in zip(idx, AD.phonemize_many([exs[i].text for i in idx], lang), strict=True):
             phones[i] = ph
-    return exs, phones
+    ts = TextSet.from_examples(exs)
+    if s.real_audio and s.n_sim_real > 0:
+        real = speakable_real(tdata["train"], s.n_sim_real, s.seed + 64)
+        ts = ts + real
+        phones += AD.phonemize_many(real.texts, "en-us")
+    return ts, phones
+
+
+def speakable_real(train: TextSet, n: int, seed: int) -> TextSet:
+    """``n`` real (non-synthetic) training texts a voice can read, half toxic and half benign
+    where there are enough, rewritten by :func:`training.real_audio.speakable`."""
+    from training.real_audio import speakable
+
+    rng = np.random.default_rng(seed)
+    idx, texts = [], []
+    for i in np.flatnonzero(~train.synthetic):
+        t = speakable(train.texts[i])
+        if t is not None:
+            idx.append(int(i))
+            texts.append(t)
+    idx_a, tox = np.array(idx, int), train.toxic[np.array(idx, int)] if idx else np.zeros(0)
+    pos = rng.permutation(np.flatnonzero(tox > 0))[: n // 2]
+    neg = rng.permutation(np.flatnonzero(tox == 0))[: n - len(pos)]
+    pick = np.concatenate([pos, neg]).astype(int)
+    out = train.subset(idx_a[pick])
+    out.texts = [texts[k] for k in pick]
+    return out
+
+
+def _limit(items: list, n: int, seed: int) -> list:
+    """At most ``n`` of ``items`` (a seeded sample, order kept; 0 = all)."""
+    if not n or len(items) <= n:
+        return items
+    keep = sorted(random.Random(seed).sample(range(len(items)), n))
+    return [items[i] for i in keep]
+
+
+def real_audio_train(
+    s: Settings, tdata: dict[str, TextSet]
+) -> tuple[TextSet, list[tuple[np.ndarray, dict]]]:
+    """Training clips of real and realistic speech, with the texts they say:
+
+    - ``s.n_real_espeak`` real training texts in espeak-ng training voices;
+    - ``s.n_piper`` Piper utterances in the training voices (half real training texts, half
+      generated game chat), a share ``s.room_prob`` in measured training rooms;
+    - every recording of the real speech sources' training speakers, ``s.recording_copies``
+      times with different augmentation (benign read speech: label 0, the text model's score
+      of the transcript mixed in as for every clip).
+    """
+    from training import real_audio as RA
+    from training.real_speech import load_real_speech
+
+    ts_all, clips_all = None, []
+
+    def add(ts: TextSet, clips: list) -> None:
+        nonlocal ts_all
+        ts_all = ts if ts_all is None else ts_all + ts
+        clips_all.extend(clips)
+
+    if s.n_real_espeak > 0:
+        real = speakable_real(tdata["train"], s.n_real_espeak, s.seed + 70)
+        jobs = [(t, [s.seed + 71, i], False, s.room_prob) for i, t in enumerate(real.texts)]
+        add(real, RA.run_jobs(RA.espeak_job, jobs, s.workers, "synth real texts (espeak-ng)"))
+    from training.piper_voices import piper_available
+
+    if s.n_piper > 0 and piper_available():
+        real = speakable_real(tdata["train"], s.n_piper // 2, s.seed + 72)
+        gen = TextSet.from_examples(
+            spoken_texts(s.n_piper - len(real), s.seed + 73, s.seed + 74, s.audio_word_aug)
+        )
+        both = real + gen
+        jobs = [(t, [s.seed + 75, i], False, s.room_prob) for i, t in enumerate(both.texts)]
+        add(both, RA.run_jobs(RA.piper_job, jobs, s.workers, "synth Piper train"))
+    else:
+        _log("piper-tts or its voices not installed: no Piper clips")
+    recs = _limit(load_real_speech(splits={"train"}), s.real_speech_limit, s.seed)
+    jobs = [
+        (c.audio, c.transcript, [s.seed + 76, i, k], s.room_prob / 2)
+        for i, c in enumerate(recs) for k in range(s.recording_copies)
+    ]  # fmt: skip
+    rec_ts = TextSet(
+        [recs[j[2][1]].transcript or "" for j in jobs],
+        np.zeros((len(jobs), len(LABELS)), np.float32), np.zeros(len(jobs), np.float32),
+        np.zeros(len(jobs), bool), [f"recorded:{recs[j[2][1]].source}" for j in jobs],
+    )  # fmt: skip
+    add(rec_ts, RA.run_jobs(RA.recording_job, jobs, s.workers, "augment recordings"))
+    assert ts_all is not None
+    return ts_all, clips_all
+
+
+def real_audio_eval_sets(
+    s: Settings, tdata: dict[str, TextSet]
+) -> dict[str, tuple[list[tuple[np.ndarray, dict]], np.ndarray]]:
+    """Held-out real speech as ``{name: (int16 clips, toxic flags)}``.
+
+    ``dev ...`` rows calibrate the audio policy (their benign clips): the real speech sources'
+    dev speakers, and real dev benign texts read by the training Piper voice (espeak-ng training
+    voices without Piper) in training rooms. ``test ...`` rows are evaluation only: the test
+    speakers (benign), and held-out real texts read by held-out voices in held-out rooms
+    (:func:`real_audio.heldout_real_spoken`).
+    """
+    from training import real_audio as RA
+    from training.piper_voices import piper_available
+    from training.real_speech import load_real_speech
+
+    out: dict[str, tuple] = {}
+    for split in ("dev", "test"):
+        recs = _limit(load_real_speech(splits={split}), s.real_speech_limit, s.seed)
+        clips = [(_int16(c.audio[: 15 * AD.SR]), {}) for c in recs]
+        out[f"{split} recorded speakers"] = (clips, np.zeros(len(clips)))
+    dev = tdata["real dev"]
+    ben = dev.subset(np.flatnonzero(dev.toxic == 0))
+    order = np.random.default_rng(s.seed + 79).permutation(len(ben))
+    texts = [t for t in (RA.speakable(ben.texts[i]) for i in order) if t][: s.n_real_spoken_test]
+    job = RA.piper_job if piper_available() else RA.espeak_job
+    jobs = [(t, [s.seed + 80, i], False, s.room_prob) for i, t in enumerate(texts)]
+    clips = RA.run_jobs(job, jobs, s.workers, "synth dev benign")
+    out["dev real benign texts, training voices"] = (clips, np.zeros(len(clips)))
+    clips, tox = RA.heldout_real_spoken(s.n_real_spoken_test, workers=s.workers)
+    out["test real texts, held-out voices and rooms"] = ([(_int16(c), {}) for c in clips], tox)
+    return out
 
 
 def synth_train_set(
-    s: Settings, exs: list[Example], seed: int, foreign: bool = False
-) -> tuple[list[Example], list[tuple[np.ndarray, dict]]]:
-    """Training clips (``s.audio_copies`` per example; foreign-accented voices with
-    ``foreign``); returns the repeated examples too."""
+    s: Settings, texts: list[str], seed: int, foreign: bool = False
+) -> tuple[list[int], list[tuple[np.ndarray, dict]]]:
+    """Training clips (``s.audio_copies`` per text; foreign-accented voices with
+    ``foreign``); returns the index of each clip's text too."""
     jobs = [
-        (e.text, [seed, i], s.audio_copies, s.audio_wide_voices, foreign) for i, e in enumerate(exs)
+        (t, [seed, i], s.audio_copies, s.audio_wide_voices, foreign) for i, t in enumerate(texts)
     ]
     pool = _pool(s.workers)
     it = pool.imap(_synth_train_job, jobs, chunksize=8) if pool else map(_synth_train_job, jobs)
-    clips, rep_exs = [], []
-    for e, outs in tqdm(zip(exs, it), total=len(jobs), desc="synth train", unit="utt"):
+    clips, rep = [], []
+    for i, outs in enumerate(tqdm(it, total=len(jobs), desc="synth train", unit="utt")):
         clips.extend(outs)
-        rep_exs.extend([e] * len(outs))
+        rep.extend([i] * len(outs))
     if pool:
         pool.close()
         pool.join()
-    return rep_exs, clips
+    return rep, clips
 
 
 def _pool(workers: int):
@@ -476,7 +807,7 @@ def train_audio(
     val_feats: list[np.ndarray],
     val_y: np.ndarray,
     arch: dict | None = None,
-    phone_ids: list[list[int]] | None = None,
+    phone_ids: list[list[int] | None] | None = None,
     sim: tuple[list[list[int]], np.ndarray] | None = None,
 ) -> MiniAudioModel:
     """Train the audio model on soft targets (labels mixed with text-model scores).
@@ -491,7 +822,10 @@ def train_audio(
     model = MiniAudioModel(num_labels=len(LABELS), **arch)
     n_phones = model.phones
     strides = [b.dw.stride[0] for b in model.blocks]
-    tseq = [torch.tensor(p, dtype=torch.long) for p in phone_ids] if phone_ids else None
+    tseq = (
+        [None if p is None else torch.tensor(p, dtype=torch.long) for p in phone_ids]
+        if phone_ids else None
+    )  # fmt: skip
     prng = random.Random(s.seed + 9)
     sim_t = torch.from_numpy(sim[1].astype(np.float32)) if sim else None
     opt = torch.optim.AdamW(model.parameters(), lr=s.audio_lr, weight_decay=0.02)
@@ -517,15 +851,21 @@ def train_audio(
                 pl = model.phone_logits(x)
                 logits = model.classify_phones(torch.softmax(pl, dim=-1))
                 loss = F.binary_cross_entropy_with_logits(logits, tgt[idx])
-                lens = torch.tensor([len(tseq[i]) for i in idx])
-                ctc = F.ctc_loss(
-                    pl.log_softmax(-1).transpose(0, 1),
-                    torch.cat([tseq[i] for i in idx]),
-                    torch.tensor([_frames(feats[i].shape[1], strides) for i in idx]),
-                    lens,
-                    blank=0,
-                    zero_infinity=True,
-                )
+                has = [i for i in idx if tseq[i] is not None]  # words known
+                ctc = pl.new_zeros(())
+                if has:
+                    rows = [k for k, i in enumerate(idx) if tseq[i] is not None]
+                    lens = torch.tensor([len(tseq[i]) for i in has])
+                    per = F.ctc_loss(
+                        pl[rows].log_softmax(-1).transpose(0, 1),
+                        torch.cat([tseq[i] for i in has]),
+                        torch.tensor([_frames(feats[i].shape[1], strides) for i in has]),
+                        lens,
+                        blank=0,
+                        reduction="none",
+                        zero_infinity=True,
+                    )  # as reduction="mean", over the clips whose words are known
+                    ctc = (per / lens.clamp(min=1)).sum() / len(idx)
                 loss = loss + s.ctc_weight * ctc
                 if sim is not None and s.sim_weight > 0:
                     sidx = [prng.randrange(len(sim[0])) for _ in range(s.sim_batch)]
@@ -574,6 +914,21 @@ def _config(kind: str, arch: dict, trained: bool, extra: dict) -> dict:
     return cfg
 
 
+def _save_text(
+    s: Settings, model: MiniTextModel, tok: Tokenizer, thr: dict[str, float], max_len: int
+) -> None:
+    save_mini(
+        model,
+        _config(
+            "text", {"vocab_size": tok.get_vocab_size(), **s.text_arch}, True,
+            {"max_length": max_len, "pad_id": 0},
+        ),
+        s.bundle_dir / "text",
+        policy={"thresholds": thr, "default": 0.5, "rule": "any"},
+        tokenizer=tok,
+    )  # fmt: skip
+
+
 def run(s: Settings) -> dict:
     """Full pipeline; returns the metrics dict (also written to ``work_dir/metrics.json``)."""
     t0 = time.time()
@@ -585,34 +940,42 @@ def run(s: Settings) -> dict:
     # ---- text
     _log("generating text corpus")
     tdata = make_text_data(s)
-    text_model, tok, text_thr = train_text(s, tdata)
     max_len = s.text_arch["max_length"]
+    if s.reuse_text:  # audio iteration: the text model already in the bundle is the teacher
+        text_model, cfg = load_mini(s.bundle_dir / "text")
+        tok = Tokenizer.from_file(str(s.bundle_dir / "text" / "tokenizer.json"))
+        max_len = int(cfg["max_length"])
+        text_thr = calibrate_text(s, text_model, tok, tdata)  # as train_text ends
+        _log(f"reusing the text model in {s.bundle_dir / 'text'}")
+    else:
+        text_model, tok, text_thr = train_text(s, tdata)
     res_text = {}
     for split in ("val", "dev" if s.text_dev else "test"):
-        y = np.array([e.labels for e in tdata[split]])
-        p = predict_text(text_model, tok, [e.text for e in tdata[split]], max_len)
-        res_text[f"text {split}"] = evaluate(y, p, text_thr)
+        ts = tdata[split]
+        res_text[f"text {split}"] = evaluate(
+            ts.y, predict_text(text_model, tok, ts.texts, max_len), text_thr
+        )
+    for split in ("real dev", "real test"):  # real held-out text, per source
+        for src, ts in tdata[split].by_source().items() if split in tdata else ():
+            res_text[f"{split} {src}"] = evaluate(
+                ts.y, predict_text(text_model, tok, ts.texts, max_len), text_thr, ts.toxic
+            )
     metrics["text"] = res_text
     metrics["text_thresholds"] = text_thr
     _log("text:\n" + markdown_table(res_text))
-    if s.text_dev:  # recipe selection only: no bundle, no audio
+    if s.text_dev or not s.audio:  # text only: recipe selection (no bundle) or --text-only
+        if not s.text_dev:
+            _save_text(s, text_model, tok, text_thr, max_len)
         metrics["wall_s"] = time.time() - t0
-        (s.work_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-        _log("text dev split, precision/recall at the shipped rule:\n" + pr_table(res_text))
+        md = markdown_table(res_text) + "\n\n" + pr_table(res_text) + "\n"
+        (s.work_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
+        (s.work_dir / "metrics_text.md").write_text(md)
+        _log("text, precision/recall at the shipped rule:\n" + pr_table(res_text))
         return metrics
-    save_mini(
-        text_model,
-        _config(
-            "text", {"vocab_size": tok.get_vocab_size(), **s.text_arch}, True,
-            {"max_length": max_len, "pad_id": 0},
-        ),
-        s.bundle_dir / "text",
-        policy={"thresholds": text_thr, "default": 0.5, "rule": "any"},
-        tokenizer=tok,
-    )  # fmt: skip
+    _save_text(s, text_model, tok, text_thr, max_len)
 
     # ---- audio data
-    if not s.audio or not AD.espeak_available():
+    if not AD.espeak_available():
         _log("espeak-ng not found: skipping the audio model")
         metrics["wall_s"] = time.time() - t0
         return metrics
@@ -633,13 +996,18 @@ def run(s: Settings) -> dict:
         "all held-out": (True, AD.HELDOUT_NOISES),
     }
     fe = MiniAudioModel(**s.audio_arch).eval()
-    a_train, train_clips = synth_train_set(s, a_train, s.seed + 20)
+    a_ts = TextSet.from_examples(a_train)
+    rep, train_clips = synth_train_set(s, a_ts.texts, s.seed + 20)
+    train_ts = a_ts.subset(rep)
     if s.audio_foreign > 0:  # foreign-accented English: more accents, never a held-out one
-        f_train = spoken_texts(
+        f_ts = TextSet.from_examples(spoken_texts(
             int(s.n_audio_train * s.audio_foreign), s.seed + 16, s.seed + 17, s.audio_word_aug
-        )
-        f_train, f_clips = synth_train_set(s, f_train, s.seed + 22, foreign=True)
-        a_train, train_clips = a_train + f_train, train_clips + f_clips
+        ))  # fmt: skip
+        rep, f_clips = synth_train_set(s, f_ts.texts, s.seed + 22, foreign=True)
+        train_ts, train_clips = train_ts + f_ts.subset(rep), train_clips + f_clips
+    if s.real_audio:  # real texts in espeak-ng and Piper voices, recorded people, rooms
+        r_ts, r_clips = real_audio_train(s, tdata)
+        train_ts, train_clips = train_ts + r_ts, train_clips + r_clips
     val_clips = synth_set(s, a_val, s.seed + 21, False, AD.TRAIN_NOISES, None, "val")
     test_sets = {}
     for ci, (name, (hv, noises)) in enumerate(conditions.items()):
@@ -649,8 +1017,8 @@ def run(s: Settings) -> dict:
         test_sets[name] = (exs, clips)
     _write_jsonl(
         s.data_dir / "audio_manifest.jsonl",
-        [{"split": "train", "text": e.text, "labels": e.labels, **c[1]}
-         for e, c in zip(a_train, train_clips, strict=True)]
+        [{"split": "train", "text": t, "source": src, **c[1]}
+         for t, src, c in zip(train_ts.texts, train_ts.source, train_clips, strict=True)]
         + [{"split": n, "text": e.text, "labels": e.labels, **c[1]}
            for n, (exs, cl) in test_sets.items() for e, c in zip(exs, cl, strict=True)],
     )  # fmt: skip
@@ -666,35 +1034,55 @@ def run(s: Settings) -> dict:
     val_feats = compute_features(fe, val_clips)
 
     # ---- distillation targets
-    def soft_targets(exs: list[Example]) -> np.ndarray:
-        """(1 - w) * label + w * text-model score of the transcript."""
-        y = np.array([e.labels for e in exs], dtype=np.float32)
+    def soft_targets(ts: TextSet) -> np.ndarray:
+        """``(1 - w) * label + w * text-model score`` of what is said; the text model's score
+        alone where a label is unknown; the label alone for an empty transcript (a recording
+        whose words are unknown: benign read speech)."""
         w = s.distill_weight
-        return (1 - w) * y + w * predict_text(text_model, tok, [e.text for e in exs], max_len)
+        p = predict_text(text_model, tok, ts.texts, max_len)
+        y = np.where(np.isnan(ts.y), p, (1 - w) * np.nan_to_num(ts.y) + w * p)
+        empty = np.array([not t.strip() for t in ts.texts], bool)
+        y[empty] = np.nan_to_num(ts.y[empty])
+        return y.astype(np.float32)
 
     clean = np.zeros((len(ns_train), len(LABELS)), np.float32)  # speech-free clips
-    targets = np.concatenate([soft_targets(a_train), clean])
+    targets = np.concatenate([soft_targets(train_ts), clean])
     y_val = np.array([e.labels for e in a_val])
     arch, phone_ids, sim = dict(s.audio_arch), None, None
     if s.audio_phones:
-        clip_phones = [c[1]["phones"].split() for c in train_clips] + [[] for _ in ns_train]
-        sim_exs, sim_phones = make_sim_texts(s)
-        inventory = sorted({p for ph in clip_phones + sim_phones for p in ph})
+        # None: words unknown (a recording without transcript), left out of the CTC loss
+        clip_phones = [
+            None if c[1]["phones"] is None else c[1]["phones"].split() for c in train_clips
+        ] + [[] for _ in ns_train]
+        sim_ts, sim_phones = make_sim_texts(s, tdata)
+        inventory = sorted({p for ph in clip_phones + sim_phones if ph for p in ph})
         pid = {p: i + 1 for i, p in enumerate(inventory)}  # 0 = CTC blank
         arch.update(phones=len(inventory) + 1, **s.audio_head)
-        phone_ids = [[pid[p] for p in ph] for ph in clip_phones]
-        sim = ([[pid[p] for p in ph] for ph in sim_phones], soft_targets(sim_exs))
+        phone_ids = [None if ph is None else [pid[p] for p in ph] for ph in clip_phones]
+        sim = ([[pid[p] for p in ph] for ph in sim_phones], soft_targets(sim_ts))
         metrics["phone_inventory"] = inventory
     audio_model = train_audio(s, train_feats, targets, val_feats, y_val, arch, phone_ids, sim)
 
     pv = predict_audio_feats(audio_model, val_feats)
     audio_thr = calibrate_thresholds(y_val, pv)
+    real_eval: dict[str, tuple] = {}
+    if s.real_audio:  # held-out real speech: calibration (dev) and evaluation (test)
+        real_eval = real_audio_eval_sets(s, tdata)
+        groups = [
+            predict_audio_feats(audio_model, compute_features(fe, clips))[np.asarray(tox) == 0]
+            for name, (clips, tox) in real_eval.items() if name.startswith("dev")
+        ]  # fmt: skip
+        audio_thr = cap_benign_flag_rate(audio_thr, groups, s.benign_flag_rate)
     res_audio = {"audio val": evaluate(y_val, pv, audio_thr)}
     for name, (exs, clips) in test_sets.items():
         y = np.array([e.labels for e in exs])
         p = predict_audio_feats(audio_model, compute_features(fe, clips))
         res_audio[f"audio {name}"] = evaluate(y, p, audio_thr)
-        # text model on the same transcripts, for reference (upper bound of the distillation)
+    for name, (clips, tox) in real_eval.items():
+        p = predict_audio_feats(audio_model, compute_features(fe, clips))
+        tox = np.asarray(tox, np.float32)
+        y = np.where(tox[:, None] > 0, np.nan, 0.0) * np.ones((1, len(LABELS)))
+        res_audio[f"audio {name}"] = evaluate(y, p, audio_thr, tox)
     pn = predict_audio_feats(audio_model, compute_features(fe, ns_test))
     flagged = (pn >= np.array([audio_thr[lab] for lab in LABELS])).any(axis=1)
     kinds = [c[1]["non_speech"] for c in ns_test]
@@ -753,8 +1141,16 @@ def main() -> None:
         "== 1) held out as well, and report on them; the test split is not used, no bundle is "
         "written (data and metrics under training/data/dev, training/work/dev)",
     )
+    ap.add_argument("--text-only", action="store_true", help="train and save the text model only")
+    ap.add_argument(
+        "--reuse-text",
+        action="store_true",
+        help="skip text training: the text model already in the bundle is the teacher (for "
+        "iterating on the audio model; --text-only then --reuse-text equals one full run)",
+    )
     args = ap.parse_args()
     s = Settings(threads=args.threads, workers=args.workers, check_export=not args.no_export_check)
+    s.audio, s.reuse_text = not args.text_only, args.reuse_text
     if args.text_dev:
         s.text_dev, s.data_dir, s.work_dir = True, s.data_dir / "dev", s.work_dir / "dev"
     run(s)
