@@ -33,6 +33,7 @@ test: setup
 
 lint: setup
 	$(VENV)/bin/ruff check voicesafety tests benchmarks examples training
+	$(VENV)/bin/mypy voicesafety
 
 train-mini: setup
 	$(PIP) install -e ".[train]"

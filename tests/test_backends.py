@@ -39,12 +39,6 @@ def test_auto_on_a_checkpoint_is_torch_and_says_so(v1_dir):
     assert clf.score(_clip()).model.backend == "torch"
 
 
-def test_pick_auto_orders_by_device():
-    assert backends.pick_auto(("torch", "onnx", "onnx-int8"), "cpu") == "onnx-int8"
-    assert backends.pick_auto(("torch", "onnx", "onnx-int8"), "cuda") == "onnx"
-    assert backends.pick_auto(("torch", "torchscript"), "cpu") == "torchscript"
-
-
 @pytest.mark.parametrize("backend", ["torchscript", "onnx", "onnx-int8"])
 def test_on_demand_conversion_matches_torch(v1_dir, cache, backend):
     ref = vs.Classifier.from_pretrained(v1_dir, backend="torch", device="cpu")
@@ -132,7 +126,7 @@ def test_changed_checkpoint_gets_a_new_export(tmp_path, cache):
 
 
 def test_weights_hash_depends_on_content_only(v1_dir):
-    from voicesafety.checkpoint import load_folder
+    from voicesafety.formats.checkpoint import load_folder
 
     m1, spec, _ = load_folder(v1_dir, "x")
     m2, _, _ = load_folder(v1_dir, "y")
@@ -151,7 +145,7 @@ def test_cache_dir_env(monkeypatch, tmp_path):
 
 def test_onnx_backend_accepts_tensors_and_arrays(v1_dir, cache):
     clf = vs.Classifier.from_pretrained(v1_dir, backend="onnx", device="cpu")
-    backend = clf._audio.backend
+    backend = clf.audio.backend
     x = _clip(1.0)[None, :]
     a = backends.to_numpy(backend.run({"input_values": x}))
     b = backends.to_numpy(backend.run({"input_values": torch.from_numpy(x)}))
@@ -195,4 +189,4 @@ def test_cuda_onnx_session_uses_cuda_provider(v1_dir, cache):
     if "CUDAExecutionProvider" not in ort.get_available_providers():
         pytest.skip("onnxruntime-gpu (CUDAExecutionProvider) is not installed")
     clf = vs.Classifier.from_pretrained(v1_dir, backend="onnx", device="cuda")
-    assert clf._audio.backend.session.get_providers()[0] == "CUDAExecutionProvider"
+    assert clf.audio.backend.session.get_providers()[0] == "CUDAExecutionProvider"

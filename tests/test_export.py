@@ -82,7 +82,7 @@ def test_exported_text_folder_carries_tokenizer(exported, tmp_path, roberta_dir,
     for g, w in zip(got, want, strict=True):
         assert g.truncated == w.truncated and g.num_tokens == w.num_tokens
         assert max(abs(g.scores[k] - w.scores[k]) for k in g.scores) <= 1e-4
-    assert clf._text.spec.max_length == ref._text.spec.max_length
+    assert clf.text.spec.max_length == ref.text.spec.max_length
 
 
 def test_onnx_file_by_path_with_embedded_metadata(exported, tmp_path, rng):
@@ -205,12 +205,18 @@ def test_embedded_model_exports_to_int8_within_bounds(tmp_path):
     # the audio config's "int8_fp32" nodes stay fp32: no quantised MatMul in the attention
     import onnx
 
-    from voicesafety.checkpoint import load_folder
+    from voicesafety.formats.checkpoint import load_folder
+    from voicesafety.formats.hub import resolve
 
-    _, spec, _ = load_folder(vs.hub.resolve(None, None) / "audio", "voicesafety/mini")
+    _, spec, _ = load_folder(resolve(None, None) / "audio", "voicesafety/mini")
     assert spec.int8_fp32 == ("/attn/", "/ff/ff.3", "/pool_score/")
     graph = onnx.load(str(tmp_path / "mini" / "audio" / "model.int8.onnx")).graph
     quantised = [n.name for n in graph.node if n.op_type == "MatMulInteger"]
     assert quantised and not any(k in n for n in quantised for k in spec.int8_fp32)
     assert not any("classifier" in n for n in quantised)  # the Gemm classifier too
     assert any("/ff/ff.0" in n for n in quantised)
+    # the exported folder keeps them in its manifest (they were lost on the round trip)
+    from voicesafety.formats.exported import load_exported
+
+    _, exported_spec, _ = load_exported(tmp_path / "mini" / "audio")
+    assert exported_spec.int8_fp32 == spec.int8_fp32

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
+from voicesafety.text import TextEncoder, pad_batch
+
 PAD = "<pad>"
 UNK = "<unk>"
 
@@ -42,9 +44,8 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000) -> Tokenizer:
 def encode(
     tok: Tokenizer, texts: list[str], max_length: int
 ) -> tuple[list[list[int]], list[list[int]]]:
-    """Encode exactly as the library does at inference (truncate, pad with id 0)."""
-    tok = Tokenizer.from_str(tok.to_str())
-    tok.enable_truncation(max_length)
-    tok.enable_padding(pad_id=0)
-    encs = tok.encode_batch(texts)
-    return [e.ids for e in encs], [e.attention_mask for e in encs]
+    """Encode with the library's own encoder, as at inference: ``(input_ids, attention_mask)``
+    truncated at ``max_length`` and right-padded with the pad id (``<pad>``, id 0)."""
+    encoder = TextEncoder(tok, max_length)
+    ids, mask = pad_batch(encoder.encode(texts), encoder.pad_id)
+    return ids.tolist(), mask.tolist()

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from ._version import __version__
 from .classifier import Classifier
 from .errors import (
     AudioDecodeError,
@@ -24,8 +25,6 @@ from .evaluation import EvalReport, evaluate
 from .metrics import JScore, j_score
 from .policy import ThresholdPolicy
 from .results import AudioResult, ErrorResult, ModelInfo, ResultList, TextResult, WindowScore
-
-__version__ = "0.1.0"
 
 __all__ = [
     "AudioDecodeError",

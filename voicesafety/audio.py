@@ -1,4 +1,4 @@
-"""Audio input: decoding, channel mixing, resampling to the model rate, and windowing.
+"""Audio input preparation: decoding, channel mixing, resampling to the model rate, windowing.
 
 The defaults reproduce Roblox's reference ``inference.py`` exactly: librosa-style load (mono
 by channel mean, float32, soxr "HQ" resampling to 16 kHz, length fixed to
@@ -7,7 +7,7 @@ by channel mean, float32, soxr "HQ" resampling to 16 kHz, length fixed to
 window that runs past the end. Clips no longer than the window are scored whole.
 
 Files are read in blocks and resampled with soxr's streaming resampler, so memory stays flat
-in the length of the file.
+in the length of the file. Running a model on the windows is :mod:`voicesafety.pipeline`'s job.
 """
 
 from __future__ import annotations
@@ -18,16 +18,23 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Union
+from typing import TYPE_CHECKING, BinaryIO, Union, cast
 
 import numpy as np
 import soundfile as sf
 import soxr
 
+from .arrays import is_tensor, to_numpy
 from .errors import AudioDecodeError, InputTypeError, InvalidInputError
 
-AudioInput = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO, np.ndarray, Any]  # noqa: UP007
+if TYPE_CHECKING:
+    import torch
+
+AudioInput = Union[  # noqa: UP007 - a runtime alias, py3.10
+    str, "os.PathLike[str]", bytes, bytearray, memoryview, BinaryIO, np.ndarray, "torch.Tensor"
+]
 """A path, raw file bytes, a binary file object, a numpy array or a torch tensor."""
+FileInput = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, BinaryIO]  # noqa: UP007
 
 #: Frames read from a file per block (about 4 s at 48 kHz): bounds memory for long files.
 BLOCK_FRAMES = 1 << 18
@@ -79,26 +86,15 @@ def _to_float32(array: np.ndarray) -> np.ndarray:
     )
 
 
-def _as_numpy(item: Any) -> np.ndarray | None:
+def _as_numpy(item: object) -> np.ndarray | None:
     """numpy view of a numpy array or torch tensor (any device), else None."""
     if isinstance(item, (np.ndarray, np.generic)):
         return np.asarray(item)
-    module = type(item).__module__
-    if module.startswith("torch") and hasattr(item, "detach"):
-        tensor = item.detach()
-        if tensor.is_complex():
+    if is_tensor(item):
+        if item.is_complex():
             raise InputTypeError("complex tensors are not audio; pass real samples")
-        torch = _torch()
-        if tensor.dtype.is_floating_point and tensor.dtype not in (torch.float32, torch.float64):
-            tensor = tensor.float()  # fp16 / bf16 have no numpy twin
-        return tensor.cpu().numpy()
+        return to_numpy(item)
     return None
-
-
-def _torch() -> Any:
-    import torch
-
-    return torch
 
 
 def mono_float32(array: np.ndarray) -> np.ndarray:
@@ -168,7 +164,7 @@ def _check_rate(sample_rate: int | None) -> None:
         )
 
 
-def _open_soundfile(item: Any) -> sf.SoundFile:
+def _open_soundfile(item: FileInput) -> sf.SoundFile:
     """Open a path, bytes or binary file object with libsndfile, with helpful errors."""
     if isinstance(item, (str, os.PathLike)):
         path = Path(item)
@@ -181,7 +177,7 @@ def _open_soundfile(item: Any) -> sf.SoundFile:
             raise AudioDecodeError(f"{path} is a folder; pass an audio file inside it")
         if path.stat().st_size == 0:
             raise AudioDecodeError(f"{path} is an empty file (0 bytes)")
-        target: Any = str(path)
+        target: str | BinaryIO = str(path)
         name = str(path)
     elif isinstance(item, (bytes, bytearray, memoryview)):
         if len(item) == 0:
@@ -208,7 +204,7 @@ class AudioSource:
     :class:`~voicesafety.errors.VoiceSafetyError` on a user mistake.
     """
 
-    def __init__(self, item: Any, target_rate: int, sample_rate: int | None = None) -> None:
+    def __init__(self, item: object, target_rate: int, sample_rate: int | None = None) -> None:
         _check_rate(sample_rate)
         self.name = describe(item)
         self.target_rate = target_rate
@@ -222,7 +218,8 @@ class AudioSource:
         elif isinstance(item, (str, os.PathLike, bytes, bytearray, memoryview)) or hasattr(
             item, "read"
         ):
-            self._file = _open_soundfile(item)
+            # anything with read() is handed to libsndfile as a binary file object
+            self._file = _open_soundfile(cast(FileInput, item))
             self.input_rate = self._file.samplerate
             if self._file.frames == 0:
                 self._file.close()
@@ -329,164 +326,15 @@ def windows(
         start += stride
 
 
-# --------------------------------------------------------------------------- scoring
-
-
-@dataclass
-class _Item:
-    index: int
-    name: str
-    duration: float = 0.0
-    starts: list[float] | None = None
-    ends: list[float] | None = None
-    rows: list[np.ndarray | None] | None = None
-    error: Exception | None = None
-
-
-def score_audio(
-    items: list[Any],
-    spec: Any,
-    backend: Any,
-    model_info: Any,
-    *,
-    sample_rate: int | None = None,
-    window: float | None = None,
-    hop: float | None = None,
-    batch_size: int = 8,
-    errors: str = "raise",
-    progress: bool | None = None,
-    policy: Any = None,
-) -> list[Any]:
-    """Score audio inputs; one :class:`AudioResult` (or :class:`ErrorResult`) per input.
-
-    Windows are grouped by length and only windows of equal length share a batch, so a clip's
-    scores never depend on the other inputs of the call.
-    """
-    # Plain tqdm: text bars work in terminals and notebooks alike, with no ipywidgets needed.
-    from tqdm import tqdm
-
-    from .errors import VoiceSafetyError, at_index
-    from .results import AudioResult, ErrorResult, WindowScore
-    from .scoring import activate, aggregate
-
-    if errors not in ("raise", "return"):
-        raise InvalidInputError(f"errors must be 'raise' or 'return', got {errors!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise InvalidInputError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if window is None:
-        window, hop = spec.window, spec.hop if hop is None else float(hop)
-    else:
-        window = float(window)
-        hop = window if hop is None else float(hop)
-    if not window > 0 or not hop > 0:
-        raise InvalidInputError(f"window and hop must be positive seconds, got {window}, {hop}")
-    if hop > window:
-        raise InvalidInputError(
-            f"hop ({hop} s) is longer than window ({window} s): audio between windows would be "
-            "skipped. Use hop <= window."
-        )
-    rate = spec.sample_rate
-    labels = list(spec.labels)
-    policy = policy or spec.policy
-    single = len(items) == 1
-    states = [_Item(i, describe(x), starts=[], ends=[], rows=[]) for i, x in enumerate(items)]
-
-    total = sum(_estimate_seconds(x, sample_rate) for x in items)
-    # progress=None: a bar only for long work (> 10 min of audio), and only on a terminal.
-    disable = (not progress) if progress is not None else (None if total > 600 else True)
-    bar = tqdm(total=round(total, 1), unit="s", unit_scale=True, desc="scoring audio",
-               disable=disable, leave=False)
-
-    buckets: dict[int, list[tuple[_Item, int, np.ndarray]]] = {}
-    pending = 0
-
-    def flush(length: int) -> None:
-        nonlocal pending
-        batch = buckets.pop(length, [])
-        if not batch:
-            return
-        pending -= len(batch)
-        live = [(st, k, x) for st, k, x in batch if st.error is None]
-        if not live:
-            return
-        logits = _run(backend, np.stack([x for _, _, x in live]), len(labels))
-        probs = activate(logits, spec.activation)
-        for (st, k, _), row in zip(live, probs):
-            assert st.rows is not None
-            st.rows[k] = row
-
-    for state, item in zip(states, items):
-        try:
-            source = AudioSource(item, rate, sample_rate)
-            for win in windows(source.blocks(), rate, window, hop, spec.min_samples):
-                assert state.rows is not None and state.starts is not None
-                assert state.ends is not None
-                k = len(state.rows)
-                state.rows.append(None)
-                state.starts.append(win.start)
-                state.ends.append(win.end)
-                bar.update(max(0.0, win.end - state.duration))
-                state.duration = win.end
-                bucket = buckets.setdefault(len(win.samples), [])
-                bucket.append((state, k, win.samples))
-                pending += 1
-                if len(bucket) >= batch_size:
-                    flush(len(win.samples))
-                elif pending > 4 * batch_size:  # bound memory: flush the fullest bucket
-                    flush(max(buckets, key=lambda n: len(buckets[n])))
-        except VoiceSafetyError as exc:
-            if errors == "raise":
-                bar.close()
-                raise (exc if single else at_index(exc, state.index)) from exc
-            state.error = exc
-    for length in list(buckets):
-        flush(length)
-    bar.close()
-
-    results: list[Any] = []
-    toxic = spec.toxic_labels
-    for state in states:
-        if state.error is not None:
-            results.append(ErrorResult(index=state.index, source=state.name,
-                                       error=type(state.error).__name__,
-                                       message=str(state.error)))
-            continue
-        assert state.rows is not None and state.starts is not None and state.ends is not None
-        matrix = np.stack([r for r in state.rows if r is not None])
-        wins = [
-            WindowScore(start=s, end=e, scores=dict(zip(labels, map(float, row))))
-            for s, e, row in zip(state.starts, state.ends, matrix)
-        ]
-        scores, flags, toxicity = aggregate(matrix.max(axis=0), labels, toxic, policy)
-        results.append(AudioResult(
-            source=state.name, duration=state.duration, scores=scores, windows=wins,
-            flags=flags, flagged=bool(flags), toxicity=toxicity, policy=policy,
-            model=model_info,
-        ))
-    return results
-
-
-def _estimate_seconds(item: Any, sample_rate: int | None) -> float:
+def estimate_seconds(item: object, sample_rate: int | None) -> float:
     """Duration of an input without decoding it (0 when unknown); for progress bars."""
     try:
         if isinstance(item, (str, os.PathLike)):
             info = sf.info(str(item))
-            return info.frames / info.samplerate
+            return float(info.frames / info.samplerate)
         shape = getattr(item, "shape", None)
         if shape:
             return float(shape[0]) / float(sample_rate or 16_000)
     except Exception:  # noqa: BLE001 - only an estimate; real errors surface when scoring
         return 0.0
     return 0.0
-
-
-def _run(backend: Any, batch: np.ndarray, n_labels: int) -> np.ndarray:
-    from .backends import to_numpy
-    from .errors import BackendError
-
-    logits = to_numpy(backend.run({"input_values": batch}))
-    if logits.ndim != 2 or logits.shape[1] != n_labels:
-        raise BackendError(
-            f"the model returned logits of shape {tuple(logits.shape)} but has {n_labels} labels"
-        )
-    return logits

@@ -1,49 +1,44 @@
-"""The :class:`Classifier`: load a model, score audio and text."""
+"""The :class:`Classifier`: the facade that loads a model and scores audio and text.
+
+Loading is :mod:`voicesafety.loading`'s job and scoring :mod:`voicesafety.pipeline`'s; this
+module holds what users call, with their defaults and documentation.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Literal, overload
 
-from .audio import AudioInput, score_audio
+from .audio import AudioInput
 from .errors import ModalityError, ModelLoadError
+from .formats.checkpoint import load_folder
+from .loading import load
+from .pipeline import ModelPart, score_audio, score_texts, text_probabilities
 from .policy import ThresholdPolicy
-from .results import AudioResult, ErrorResult, ModelInfo, ResultList, TextResult
+from .registry import Modality
+from .results import AudioResult, ErrorResult, ResultList, TextResult
+from .text import check_texts
 
 if TYPE_CHECKING:
     import torch
 
-
-@dataclass
-class _Head:
-    """One loaded model of a classifier (audio or text) on its backend."""
-
-    spec: Any
-    backend: Any
-    tokenizer: Any = None
-    encoder: Any = None
-    differentiable: Any = None
-
-    def info(self) -> ModelInfo:
-        return ModelInfo(
-            name=self.spec.name, backend=self.backend.name, device=self.backend.device,
-            trained=self.spec.trained,
-        )
+    from .differentiable import DifferentiableToxicity
 
 
 class Classifier:
     """A voice and/or text toxicity classifier.
 
     Build one with :meth:`from_pretrained`. A classifier holds an audio model, a text model,
-    or both (the embedded default ``voicesafety/mini`` holds both).
+    or both (the embedded default ``voicesafety/mini`` holds both): :attr:`audio` and
+    :attr:`text` give each one's spec, backend and info.
     """
 
-    def __init__(self, audio: _Head | None, text: _Head | None, name: str) -> None:
+    def __init__(self, audio: ModelPart | None, text: ModelPart | None, name: str) -> None:
         if audio is None and text is None:
             raise ModelLoadError(f"{name} holds neither an audio nor a text model")
         self._audio = audio
         self._text = text
+        self._differentiable: DifferentiableToxicity | None = None
         self.name = name
 
     # ------------------------------------------------------------------ loading
@@ -55,7 +50,7 @@ class Classifier:
         *,
         backend: str = "auto",
         device: str = "auto",
-        policy: ThresholdPolicy | str | Path | dict | None = None,
+        policy: ThresholdPolicy | str | Path | dict[str, object] | None = None,
         revision: str | None = None,
     ) -> Classifier:
         """Load a classifier.
@@ -76,48 +71,9 @@ class Classifier:
             ModelLoadError: the model cannot be found, downloaded or read; the message says
                 how to fix it.
         """
-        from . import backends, hub
-        from .checkpoint import is_checkpoint_folder, load_folder
-        from .export import is_exported, load_exported
-        from .registry import DEFAULT_MODEL
-
-        name = DEFAULT_MODEL if name_or_path is None else str(name_or_path)
-        folder = hub.resolve(name_or_path, revision)
-        device = backends.resolve_device(device)
-        parts: dict[str, tuple[Any, Any, Any]] = {}
-        if folder.is_file() and folder.suffix.lower() in (".onnx", ".pt", ".ts"):
-            module, spec, tok = load_exported(folder, name)  # a file the user pointed at
-            parts[spec.modality] = (module, spec, tok)
-        elif is_exported(folder) or (folder.is_dir() and is_checkpoint_folder(folder)):
-            module, spec, tok = (load_exported if is_exported(folder) else load_folder)(
-                folder, name)
-            parts[spec.modality] = (module, spec, tok)
-        elif folder.is_dir() and ((folder / "audio").is_dir() or (folder / "text").is_dir()):
-            for sub in ("audio", "text"):
-                if (folder / sub).is_dir():
-                    loader = load_exported if is_exported(folder / sub) else load_folder
-                    module, spec, tok = loader(folder / sub, name)
-                    if spec.modality != sub:
-                        raise ModelLoadError(f"{folder / sub} holds a {spec.modality} model")
-                    parts[sub] = (module, spec, tok)
-        else:
-            raise ModelLoadError(
-                f"{folder} is not a model: expected a folder with config.json (a Hugging Face "
-                "or voicesafety checkpoint), an exported folder (voicesafety.json), a .onnx or "
-                "TorchScript .pt file, or a bundle folder with audio/ and text/ subfolders"
-            )
-        user_policy = ThresholdPolicy.coerce(policy)
-        heads: dict[str, _Head] = {}
-        for modality, (module, spec, tok) in parts.items():
-            if user_policy is not None:
-                spec = spec.with_policy(user_policy)
-            head = _Head(spec, backends.create(module, spec, backend, device, tok), tok)
-            if modality == "text":
-                from .text import TextEncoder
-
-                head.encoder = TextEncoder(tok, spec.max_length)
-            heads[modality] = head
-        return cls(heads.get("audio"), heads.get("text"), name)
+        name, parts = load(name_or_path, backend=backend, device=device,
+                           policy=policy, revision=revision)
+        return cls(parts.get("audio"), parts.get("text"), name)
 
     # ------------------------------------------------------------------ properties
 
@@ -126,7 +82,30 @@ class Classifier:
         """``("audio",)``, ``("text",)`` or ``("audio", "text")``."""
         return tuple(m for m, h in (("audio", self._audio), ("text", self._text)) if h)
 
-    def _head(self, modality: str) -> _Head:
+    @property
+    def audio(self) -> ModelPart:
+        """The audio model: its ``spec``, ``backend`` and ``info()``.
+
+        Raises:
+            ModalityError: this classifier has no audio model.
+        """
+        return self._part("audio")
+
+    @property
+    def text(self) -> ModelPart:
+        """The text model: its ``spec``, ``backend``, ``tokenizer`` and ``info()``.
+
+        Raises:
+            ModalityError: this classifier has no text model.
+        """
+        return self._part("text")
+
+    def _first(self) -> ModelPart:
+        part = self._audio or self._text
+        assert part is not None  # __init__ refuses a classifier with neither
+        return part
+
+    def _part(self, modality: Modality) -> ModelPart:
         head = self._audio if modality == "audio" else self._text
         if head is None:
             other = "text" if modality == "audio" else "audio"
@@ -145,45 +124,40 @@ class Classifier:
     @property
     def labels(self) -> list[str]:
         """Label names of the audio model (or of the text model for a text-only classifier)."""
-        return list((self._audio or self._text).spec.labels)  # type: ignore[union-attr]
+        return list(self._first().spec.labels)
 
     @property
     def text_labels(self) -> list[str]:
         """Label names of the text model."""
-        return list(self._head("text").spec.labels)
+        return list(self.text.spec.labels)
 
     @property
     def toxic_labels(self) -> list[str]:
         """The labels that count as toxicity (all but negative ones such as NoViolation)."""
-        return list((self._audio or self._text).spec.toxic_labels)  # type: ignore[union-attr]
+        return list(self._first().spec.toxic_labels)
 
     @property
     def policy(self) -> ThresholdPolicy:
         """The threshold policy in force (of the audio model, else of the text model)."""
-        return (self._audio or self._text).spec.policy  # type: ignore[union-attr]
+        return self._first().spec.policy
 
     @property
     def device(self) -> str:
         """The device the models run on."""
-        return (self._audio or self._text).backend.device  # type: ignore[union-attr]
+        return self._first().backend.device
 
     @property
     def backend(self) -> str:
         """The backend the models run on."""
-        return (self._audio or self._text).backend.name  # type: ignore[union-attr]
+        return self._first().backend.name
 
-    def with_policy(self, policy: ThresholdPolicy | str | Path | dict) -> Classifier:
+    def with_policy(self, policy: ThresholdPolicy | str | Path | dict[str, object]) -> Classifier:
         """A classifier sharing these models, with another threshold policy."""
         new_policy = ThresholdPolicy.coerce(policy)
         assert new_policy is not None
-        heads = []
-        for head in (self._audio, self._text):
-            if head is None:
-                heads.append(None)
-                continue
-            spec = head.spec.with_policy(new_policy)
-            heads.append(_Head(spec, head.backend, head.tokenizer, head.encoder))
-        return Classifier(heads[0], heads[1], self.name)
+        audio, text = (None if part is None else part.with_policy(new_policy)
+                       for part in (self._audio, self._text))
+        return Classifier(audio, text, self.name)
 
     def __repr__(self) -> str:
         return (
@@ -199,9 +173,23 @@ class Classifier:
             return batch_size
         return cuda if self.device.startswith("cuda") else cpu
 
+    @overload
+    def score(
+        self, audio: AudioInput, *, sample_rate: int | None = ..., window: float | None = ...,
+        hop: float | None = ..., batch_size: int | None = ..., errors: str = ...,
+        progress: bool | None = ...,
+    ) -> AudioResult | ErrorResult: ...
+
+    @overload
+    def score(
+        self, audio: list[AudioInput] | tuple[AudioInput, ...], *, sample_rate: int | None = ...,
+        window: float | None = ..., hop: float | None = ..., batch_size: int | None = ...,
+        errors: str = ..., progress: bool | None = ...,
+    ) -> list[AudioResult | ErrorResult]: ...
+
     def score(
         self,
-        audio: AudioInput | list[AudioInput],
+        audio: AudioInput | list[AudioInput] | tuple[AudioInput, ...],
         *,
         sample_rate: int | None = None,
         window: float | None = None,
@@ -229,17 +217,35 @@ class Classifier:
         Returns:
             An :class:`AudioResult` for one input, a list (in input order) for a list.
         """
-        head = self._head("audio")
+        part = self.audio
+        items: list[object] = list(audio) if isinstance(audio, (list, tuple)) else [audio]
         single = not isinstance(audio, (list, tuple))
-        items = [audio] if single else list(audio)
         if not items:
             return ResultList()
         results = score_audio(
-            items, head.spec, head.backend, head.info(), sample_rate=sample_rate, window=window,
-            hop=hop, batch_size=self._batch_size(batch_size, cpu=1, cuda=8), errors=errors,
+            items, part, sample_rate=sample_rate, window=window, hop=hop,
+            batch_size=self._batch_size(batch_size, cpu=1, cuda=8), errors=errors,
             progress=progress,
         )
         return results[0] if single else ResultList(results)
+
+    @overload
+    def score_text(
+        self, text: str, *, batch_size: int | None = ..., max_length: int | None = ...,
+        as_tensor: Literal[False] = ..., progress: bool | None = ...,
+    ) -> TextResult: ...
+
+    @overload
+    def score_text(
+        self, text: list[str], *, batch_size: int | None = ..., max_length: int | None = ...,
+        as_tensor: Literal[False] = ..., progress: bool | None = ...,
+    ) -> list[TextResult]: ...
+
+    @overload
+    def score_text(
+        self, text: str | list[str], *, batch_size: int | None = ...,
+        max_length: int | None = ..., as_tensor: Literal[True], progress: bool | None = ...,
+    ) -> torch.Tensor: ...
 
     def score_text(
         self,
@@ -275,22 +281,19 @@ class Classifier:
                 index of a bad item, e.g. None).
             InvalidInputError: bad ``batch_size`` or ``max_length``.
         """
-        from .text import check_texts, score_texts
-
-        head = self._head("text")
+        part = self.text
         texts, single = check_texts(text)
-        if not texts and not as_tensor:
-            return ResultList()
-        results = score_texts(
-            texts, head.spec, head.backend, head.encoder, head.info(),
-            batch_size=self._batch_size(batch_size, cpu=8, cuda=64),
-            max_length=max_length, progress=progress, as_tensor=as_tensor,
-        )
+        size = self._batch_size(batch_size, cpu=8, cuda=64)
         if as_tensor:
-            return results
+            return text_probabilities(texts, part, batch_size=size, max_length=max_length,
+                                      progress=progress)
+        if not texts:
+            return ResultList()
+        results = score_texts(texts, part, batch_size=size, max_length=max_length,
+                              progress=progress)
         return results[0] if single else ResultList(results)
 
-    def text_module(self) -> Any:
+    def text_module(self) -> DifferentiableToxicity:
         """The text model as a differentiable, frozen ``torch.nn.Module`` (cached).
 
         Returns a :class:`~voicesafety.differentiable.DifferentiableToxicity` on this
@@ -299,32 +302,32 @@ class Classifier:
         inputs (STA as a loss: ``1 - toxicity``). Works whatever the backend: with a
         non-torch backend the PyTorch weights are loaded again from the checkpoint.
         """
-        head = self._head("text")
-        if head.differentiable is None:
-            from . import differentiable
+        part = self.text
+        if self._differentiable is None:
+            # these import torch: only for users of the differentiable path
+            from .backends.torch import TorchBackend
+            from .differentiable import build
 
-            module = getattr(head.backend, "module", None)
-            if head.backend.name != "torch" or module is None:
-                from .checkpoint import load_folder
-
-                if head.spec.path is None or not (head.spec.path / "config.json").is_file():
+            backend = part.backend
+            if isinstance(backend, TorchBackend):
+                module = backend.module
+            else:
+                if part.spec.path is None or not (part.spec.path / "config.json").is_file():
                     raise ModelLoadError(
                         f"{self.name}: the differentiable path needs the PyTorch checkpoint "
                         "(a folder with config.json); load the original model, not an export"
                     )
-                module = load_folder(head.spec.path, head.spec.name)[0]
-            head.differentiable = differentiable.build(
-                module, head.spec, head.encoder, head.backend.device
-            )
-        return head.differentiable
+                module = load_folder(part.spec.path, part.spec.name)[0]
+            self._differentiable = build(module, part.spec, part.encoder, backend.device)
+        return self._differentiable
 
     def score_text_differentiable(
         self,
-        token_probs: Any = None,
-        attention_mask: Any = None,
+        token_probs: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
         *,
-        inputs_embeds: Any = None,
-    ) -> Any:
+        inputs_embeds: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Toxicity ``[B]`` of token distributions ``[B, S, V]`` (or ``inputs_embeds``),
         differentiable with respect to them; see :meth:`text_module`."""
         return self.text_module()(token_probs, attention_mask, inputs_embeds=inputs_embeds)

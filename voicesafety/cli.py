@@ -10,9 +10,16 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
-from .errors import VoiceSafetyError
+from ._version import __version__
+from .classifier import Classifier
+from .errors import InvalidInputError, VoiceSafetyError
+from .evaluation import evaluate
+from .export import ExportParityError, export
+
+if TYPE_CHECKING:
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def _model_args(parser: argparse.ArgumentParser) -> None:
@@ -26,9 +33,7 @@ def _model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
 
 
-def _load(args: argparse.Namespace) -> Any:
-    from .classifier import Classifier
-
+def _load(args: argparse.Namespace) -> Classifier:
     return Classifier.from_pretrained(args.model, backend=args.backend, device=args.device,
                                       policy=args.policy)
 
@@ -46,10 +51,10 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join(lines)
 
 
-def untrained_note(clf: Any) -> str | None:
+def untrained_note(clf: Classifier) -> str | None:
     """A warning line when the model's weights are untrained (random)."""
-    heads = [h for h in (getattr(clf, "_audio", None), getattr(clf, "_text", None)) if h]
-    if any(not h.spec.trained for h in heads):
+    parts = [clf.audio if m == "audio" else clf.text for m in clf.modalities]
+    if any(not part.spec.trained for part in parts):
         return ("NOTE: this model is UNTRAINED (random weights): its scores are meaningless. "
                 "It only shows the pipeline working.")
     return None
@@ -58,7 +63,7 @@ def untrained_note(clf: Any) -> str | None:
 # --------------------------------------------------------------------------- score
 
 
-def _add_score(sub: Any) -> None:
+def _add_score(sub: Subparsers) -> None:
     p = sub.add_parser("score", help="score audio files")
     p.add_argument("files", nargs="+", help="audio files (wav, flac, ogg, mp3, ...)")
     _model_args(p)
@@ -97,7 +102,7 @@ def _run_score(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- text
 
 
-def _add_text(sub: Any) -> None:
+def _add_text(sub: Subparsers) -> None:
     p = sub.add_parser("text", help="score texts (arguments, or one per line on stdin with -)")
     p.add_argument("texts", nargs="+", help="texts to score; '-' reads lines from stdin")
     _model_args(p)
@@ -132,7 +137,7 @@ def _run_text(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- eval
 
 
-def _add_eval(sub: Any) -> None:
+def _add_eval(sub: Subparsers) -> None:
     p = sub.add_parser(
         "eval", help="evaluate on labelled data (CSV/TSV/JSONL): AP, precision/recall, "
         "thresholds at a target false-positive rate")
@@ -153,9 +158,6 @@ def _add_eval(sub: Any) -> None:
 
 
 def _run_eval(args: argparse.Namespace) -> int:
-    from .errors import InvalidInputError
-    from .evaluation import evaluate
-
     label_map: dict[str, str | None] = {}
     for pair in filter(None, (args.label_map or "").split(",")):
         if "=" not in pair:
@@ -184,7 +186,7 @@ def _run_eval(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- export
 
 
-def _add_export(sub: Any) -> None:
+def _add_export(sub: Subparsers) -> None:
     p = sub.add_parser(
         "export", help="convert a model to TorchScript / ONNX / int8 ONNX, with a parity report")
     p.add_argument("model", help="model name, hub id or checkpoint folder (voicesafety/mini: the "
@@ -200,8 +202,6 @@ def _add_export(sub: Any) -> None:
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from .export import ExportParityError, export
-
     try:
         reports = export(args.model, args.to, args.out, probe=args.probe,
                          log=None if args.json else print)
@@ -217,13 +217,11 @@ def _run_export(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- main
 
-COMMANDS: list[Callable[[Any], None]] = [_add_score, _add_text, _add_eval, _add_export]
+COMMANDS: list[Callable[[Subparsers], None]] = [_add_score, _add_text, _add_eval, _add_export]
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``voicesafety`` command."""
-    from . import __version__
-
     parser = argparse.ArgumentParser(
         prog="voicesafety", description="Toxicity scores for voice-chat audio and text.")
     parser.add_argument("--version", action="version", version=f"voicesafety {__version__}")

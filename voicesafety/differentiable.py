@@ -26,21 +26,24 @@ another vocabulary needs a ``[V_gen, V_clf]`` mapping matrix first
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
 import torch
 from torch import nn
 
 from .errors import InvalidInputError
+from .scoring import activate_torch
+from .spec import ModelSpec
+from .text import TextEncoder, check_texts, encode_texts, pad_batch
 
 
 def _embedding(model: nn.Module) -> tuple[nn.Embedding, str]:
     """The token embedding layer of ``model`` and how to feed it (``"hf"`` or ``"hook"``)."""
     inner = getattr(model, "model", None)  # voicesafety's HFTextLogits wrapper
     if inner is not None and hasattr(inner, "get_input_embeddings"):
-        return inner.get_input_embeddings(), "hf"
+        return getattr(inner, "get_input_embeddings")(), "hf"  # noqa: B009 - a Hugging Face method
     if hasattr(model, "get_input_embeddings"):
-        return model.get_input_embeddings(), "hf-direct"
+        return getattr(model, "get_input_embeddings")(), "hf-direct"  # noqa: B009
     embed = getattr(model, "embed", None)  # voicesafety MiniTextModel
     if isinstance(embed, nn.Embedding):
         return embed, "hook"
@@ -60,7 +63,10 @@ class DifferentiableToxicity(nn.Module):
     and in eval mode; only the inputs receive gradients.
     """
 
-    def __init__(self, model: nn.Module, spec: Any, encoder: Any = None) -> None:
+    _toxic_index: torch.Tensor  # a buffer: indices of the toxic labels
+
+    def __init__(self, model: nn.Module, spec: ModelSpec, encoder: TextEncoder | None = None
+                 ) -> None:
         super().__init__()
         self.model = model
         self.spec = spec
@@ -114,8 +120,6 @@ class DifferentiableToxicity(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(token_probs [B, S, V], attention_mask [B, S])`` of texts, tokenised as
         ``score_text`` does (padding rows are all-zero distributions, mask 0)."""
-        from .text import check_texts, encode_texts, pad_batch
-
         if self.encoder is None:
             raise InvalidInputError("this module was built without a tokenizer")
         items, _ = check_texts(texts)
@@ -154,7 +158,8 @@ class DifferentiableToxicity(nn.Module):
             attention_mask = torch.ones(batch, seq, dtype=torch.long, device=embeds.device)
         attention_mask = attention_mask.to(device=embeds.device, dtype=torch.long)
         if self._mode == "hf":
-            return self.model.model(inputs_embeds=embeds, attention_mask=attention_mask).logits
+            inner = cast(nn.Module, self.model.model)  # the Hugging Face model HFTextLogits wraps
+            return inner(inputs_embeds=embeds, attention_mask=attention_mask).logits
         if self._mode == "hf-direct":
             return self.model(inputs_embeds=embeds, attention_mask=attention_mask).logits
         # MiniTextModel: swap the embedding lookup's output for ours.
@@ -174,9 +179,7 @@ class DifferentiableToxicity(nn.Module):
     ) -> torch.Tensor:
         """Per-label probabilities ``[B, labels]`` (sigmoid or softmax, as ``score_text``)."""
         logits = self.logits(token_probs, attention_mask, inputs_embeds=inputs_embeds)
-        if self.spec.activation == "softmax":
-            return torch.softmax(logits, dim=-1)
-        return torch.sigmoid(logits)
+        return activate_torch(logits, self.spec.activation)
 
     def forward(
         self,
@@ -192,7 +195,8 @@ class DifferentiableToxicity(nn.Module):
         return probs.index_select(-1, self._toxic_index.to(probs.device)).amax(dim=-1)
 
 
-def build(module: nn.Module, spec: Any, encoder: Any, device: str) -> DifferentiableToxicity:
+def build(module: nn.Module, spec: ModelSpec, encoder: TextEncoder | None,
+          device: str) -> DifferentiableToxicity:
     """A frozen :class:`DifferentiableToxicity` around a loaded ``tensors -> logits`` module."""
     module = module.to(device).eval()
     for param in module.parameters():

@@ -1,45 +1,161 @@
 """Notebook display (HTML) and matplotlib plots of results and evaluation reports.
 
+What is drawn is described by the protocols below (a scored text, an audio result, an
+evaluation report...), not by the result classes: results and reports call these functions
+from their ``_repr_html_``/``plot`` methods, so this module sits below them and must not
+import them.
+
 matplotlib is optional (the ``plot`` extra) and only imported inside the plotting functions;
 without it they raise :class:`MissingDependencyError` saying what to install.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Protocol, Union, runtime_checkable
 
-from .errors import MissingDependencyError
+import numpy as np
+
+from .calibration import OperatingPoint
+from .errors import require
+from .policy import ThresholdPolicy
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 #: Windows drawn in an audio timeline before the rest is summarised.
 MAX_TIMELINE_WINDOWS = 240
 
 
-def require(module: str, extra: str, feature: str) -> None:
-    """Raise :class:`MissingDependencyError` unless ``module`` can be imported."""
-    try:
-        importlib.import_module(module)
-    except ImportError as exc:
-        raise MissingDependencyError(
-            f"{feature} needs the optional dependency {module!r}, which is not installed: "
-            f'pip install "voicesafety[{extra}]"'
-        ) from exc
+# --------------------------------------------------------------------------- what is drawn
 
 
-def _pyplot() -> Any:
+class _Info(Protocol):
+    @property
+    def trained(self) -> bool: ...
+
+
+class _Scored(Protocol):
+    @property
+    def scores(self) -> Mapping[str, float]: ...
+    @property
+    def flags(self) -> Sequence[str]: ...
+    @property
+    def flagged(self) -> bool: ...
+    @property
+    def toxicity(self) -> float: ...
+    @property
+    def policy(self) -> ThresholdPolicy: ...
+    @property
+    def model(self) -> _Info: ...
+
+
+@runtime_checkable
+class ScoredText(_Scored, Protocol):
+    """A text's scores (:class:`~voicesafety.TextResult`)."""
+
+    @property
+    def text(self) -> str: ...
+
+
+class _Window(Protocol):
+    @property
+    def start(self) -> float: ...
+    @property
+    def end(self) -> float: ...
+    @property
+    def scores(self) -> Mapping[str, float]: ...
+
+
+@runtime_checkable
+class ScoredAudio(_Scored, Protocol):
+    """An audio clip's scores per window (:class:`~voicesafety.AudioResult`)."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def duration(self) -> float: ...
+    @property
+    def windows(self) -> Sequence[_Window]: ...
+
+
+@runtime_checkable
+class Failure(Protocol):
+    """An input that failed (:class:`~voicesafety.ErrorResult`)."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def error(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+
+
+Row = Union[ScoredText, ScoredAudio, Failure]  # noqa: UP007 - a runtime alias, py3.10
+
+
+class _Rates(Protocol):
+    @property
+    def precision(self) -> float: ...
+    @property
+    def recall(self) -> float: ...
+    @property
+    def f1(self) -> float: ...
+    @property
+    def fpr(self) -> float | None: ...
+
+
+class _LabelRates(_Rates, Protocol):
+    @property
+    def support(self) -> int: ...
+    @property
+    def average_precision(self) -> float | None: ...
+    @property
+    def threshold(self) -> float: ...
+
+
+class Report(Protocol):
+    """An evaluation report (:class:`~voicesafety.EvalReport`)."""
+
+    @property
+    def model(self) -> str: ...
+    @property
+    def modality(self) -> str: ...
+    @property
+    def n_items(self) -> int: ...
+    @property
+    def n_toxic(self) -> int: ...
+    @property
+    def target_fpr(self) -> float: ...
+    @property
+    def binarized_ap(self) -> float | None: ...
+    @property
+    def mean_average_precision(self) -> float | None: ...
+    @property
+    def flagged(self) -> _Rates: ...
+    @property
+    def binarized_operating_point(self) -> OperatingPoint | None: ...
+    @property
+    def per_label(self) -> Mapping[str, _LabelRates]: ...
+    @property
+    def operating_points(self) -> Mapping[str, OperatingPoint]: ...
+
+    def pr_curve(self, label: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        ...
+
+
+# --------------------------------------------------------------------------- matplotlib
+
+
+def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
+    if ax is not None:
+        return ax
     require("matplotlib", "plot", "plotting")
     import matplotlib.pyplot as plt
 
-    return plt
-
-
-def _axes(ax: Any, figsize: tuple[float, float]) -> Any:
-    if ax is not None:
-        return ax
-    _fig, ax = _pyplot().subplots(figsize=figsize)
-    return ax
+    _fig, new = plt.subplots(figsize=figsize)
+    return new
 
 
 # --------------------------------------------------------------------------- HTML
@@ -83,13 +199,12 @@ def _short(text: str, n: int = 80) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def _flag_text(result: Any) -> str:
+def _flag_text(result: _Scored) -> str:
     return ", ".join(result.flags) if result.flags else "–"
 
 
-def _untrained(result: Any) -> str:
-    model = getattr(result, "model", None)
-    if model is not None and not getattr(model, "trained", True):
+def _untrained(result: _Scored) -> str:
+    if not result.model.trained:
         return (
             '<div style="color:#b45309;font-size:11px">model is untrained (random weights): '
             "scores are meaningless</div>"
@@ -97,7 +212,7 @@ def _untrained(result: Any) -> str:
     return ""
 
 
-def text_result_html(result: Any) -> str:
+def text_result_html(result: ScoredText) -> str:
     """One text's scores as a one-row table, flagged labels in bold."""
     labels = list(result.scores)
     head = "".join(_th(h) for h in ["text", "toxicity", "flags", *labels])
@@ -110,7 +225,7 @@ def text_result_html(result: Any) -> str:
     )
 
 
-def timeline_html(result: Any) -> str:
+def timeline_html(result: ScoredAudio) -> str:
     """A label × window grid, each cell coloured by that window's score."""
     labels = list(result.scores)
     windows = list(result.windows)[:MAX_TIMELINE_WINDOWS]
@@ -135,7 +250,7 @@ def timeline_html(result: Any) -> str:
     return f'<table style="{_STYLE}">{caption}{"".join(rows)}</table>{note}'
 
 
-def audio_result_html(result: Any) -> str:
+def audio_result_html(result: ScoredAudio) -> str:
     """Summary row (source, length, toxicity, flags, scores) and a per-window timeline."""
     labels = list(result.scores)
     head = "".join(_th(h) for h in ["source", "length", "toxicity", "flags", *labels])
@@ -146,28 +261,38 @@ def audio_result_html(result: Any) -> str:
     return f"<div>{summary}{timeline_html(result)}{_untrained(result)}</div>"
 
 
-def result_list_html(results: Sequence[Any]) -> str:
+def _label_union(results: Sequence[Row]) -> list[str]:
+    labels: list[str] = []
+    for r in results:
+        if not isinstance(r, Failure):
+            labels += [lab for lab in r.scores if lab not in labels]
+    return labels
+
+
+def _name(result: Row) -> str:
+    if isinstance(result, ScoredText):
+        return result.text
+    return result.source
+
+
+def result_list_html(results: Sequence[Row]) -> str:
     """One row per result (texts, audio clips and errors), in order."""
     if not results:
         return "<div>no results</div>"
-    labels: list[str] = []
-    for r in results:
-        for lab in getattr(r, "scores", {}) or {}:
-            if lab not in labels:
-                labels.append(lab)
+    labels = _label_union(results)
     head = "".join(_th(h) for h in ["#", "input", "toxicity", "flags", *labels])
     rows = []
+    first: _Scored | None = None
     for i, r in enumerate(results):
-        if not getattr(r, "ok", True):
+        if isinstance(r, Failure):
             rows.append(
                 f"<tr>{_td(str(i))}{_td(_short(r.source, 60))}"
                 f'<td style="{_CELL};color:#b91c1c" colspan="{len(labels) + 2}">'
                 f"{escape(r.error)}: {escape(_short(r.message, 120))}</td></tr>"
             )
             continue
-        name = getattr(r, "text", None)
-        if name is None:
-            name = f"{r.source} ({r.duration:.1f} s)"
+        first = first or r
+        name = r.text if isinstance(r, ScoredText) else f"{r.source} ({r.duration:.1f} s)"
         cells = [_td(str(i)), _td(_short(name, 60)), _score_cell(r.toxicity, r.flagged),
                  _td(_flag_text(r))]
         cells += [
@@ -175,14 +300,13 @@ def result_list_html(results: Sequence[Any]) -> str:
             for lab in labels
         ]
         rows.append(f"<tr>{''.join(cells)}</tr>")
-    first = next((r for r in results if getattr(r, "ok", True)), None)
     return (
         f'<table style="{_STYLE}"><tr>{head}</tr>{"".join(rows)}</table>'
         + (_untrained(first) if first is not None else "")
     )
 
 
-def report_html(report: Any) -> str:
+def report_html(report: Report) -> str:
     """Headline numbers and a per-label table of an evaluation report."""
     b = report.flagged
     op = report.binarized_operating_point
@@ -217,7 +341,7 @@ def report_html(report: Any) -> str:
     return f"<div>{head}{table}</div>"
 
 
-def report_text(report: Any) -> str:
+def report_text(report: Report) -> str:
     """Plain-text version of :func:`report_html`."""
     pct = f"{100 * report.target_fpr:g}%"
     b = report.flagged
@@ -250,7 +374,8 @@ def report_text(report: Any) -> str:
 # --------------------------------------------------------------------------- plots
 
 
-def plot_audio(result: Any, ax: Any = None, labels: Sequence[str] | None = None) -> Any:
+def plot_audio(result: ScoredAudio, ax: Axes | None = None,
+               labels: Sequence[str] | None = None) -> Axes:
     """Per-window scores over time, one line per label, thresholds dashed."""
     ax = _axes(ax, (8, 3))
     names = list(labels) if labels is not None else list(result.scores)
@@ -273,7 +398,7 @@ def plot_audio(result: Any, ax: Any = None, labels: Sequence[str] | None = None)
     return ax
 
 
-def plot_text(result: Any, ax: Any = None) -> Any:
+def plot_text(result: ScoredText, ax: Axes | None = None) -> Axes:
     """Horizontal bars of one text's scores, with each label's threshold marked."""
     ax = _axes(ax, (6, 0.4 * len(result.scores) + 1))
     labels = list(result.scores)
@@ -290,19 +415,14 @@ def plot_text(result: Any, ax: Any = None) -> Any:
     return ax
 
 
-def plot_results(results: Sequence[Any], ax: Any = None) -> Any:
+def plot_results(results: Sequence[Row], ax: Axes | None = None) -> Axes:
     """Heat map of items × labels (errors left blank)."""
-    import numpy as np
-
-    ok = [r for r in results if getattr(r, "ok", True)]
-    labels: list[str] = []
-    for r in ok:
-        labels += [lab for lab in r.scores if lab not in labels]
+    labels = _label_union(results)
     grid = np.full((len(results), len(labels)), np.nan)
     names = []
     for i, r in enumerate(results):
-        names.append(_short(getattr(r, "text", None) or getattr(r, "source", str(i)), 30))
-        if getattr(r, "ok", True):
+        names.append(_short(_name(r) or str(i), 30))
+        if not isinstance(r, Failure):
             grid[i] = [r.scores.get(lab, np.nan) for lab in labels]
     ax = _axes(ax, (1 + 0.9 * max(len(labels), 1), 1 + 0.3 * max(len(results), 1)))
     image = ax.imshow(grid, vmin=0, vmax=1, cmap="Reds", aspect="auto")
@@ -312,7 +432,8 @@ def plot_results(results: Sequence[Any], ax: Any = None) -> Any:
     return ax
 
 
-def plot_report(report: Any, ax: Any = None, labels: Sequence[str] | None = None) -> Any:
+def plot_report(report: Report, ax: Axes | None = None,
+                labels: Sequence[str] | None = None) -> Axes:
     """Precision-recall curves per label and binarized, operating points at the target FPR."""
     ax = _axes(ax, (6, 5))
     names = list(labels) if labels is not None else [

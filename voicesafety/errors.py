@@ -1,4 +1,4 @@
-"""Exceptions raised by voicesafety.
+"""Exceptions raised by voicesafety, and :func:`require` for optional dependencies.
 
 Every error a user can cause is a :class:`VoiceSafetyError`, and its message says how to fix it.
 The subclasses also derive from the matching builtin (``ValueError``, ``TypeError``, ...), so
@@ -6,6 +6,8 @@ code that already catches those keeps working.
 """
 
 from __future__ import annotations
+
+import importlib
 
 
 class VoiceSafetyError(Exception):
@@ -53,3 +55,14 @@ def at_index(error: VoiceSafetyError, index: int) -> VoiceSafetyError:
     wrapped.index = index  # type: ignore[attr-defined]
     wrapped.__cause__ = error
     return wrapped
+
+
+def require(module: str, extra: str, feature: str) -> None:
+    """Raise :class:`MissingDependencyError` unless ``module`` (of the ``extra``) imports."""
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"{feature} needs the optional dependency {module!r}, which is not installed: "
+            f'pip install "voicesafety[{extra}]"'
+        ) from exc

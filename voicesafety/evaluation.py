@@ -49,14 +49,24 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from types import ModuleType
+from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from .calibration import OperatingPoint, sklearn_metrics, threshold_at_fpr
+from .classifier import Classifier
+from .display import plot_report, report_html, report_text
 from .errors import InvalidInputError, VoiceSafetyError
 from .policy import ThresholdPolicy
 from .registry import is_negative
+from .results import AudioResult, ErrorResult, TextResult
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from .audio import AudioInput
 
 __all__ = ["EvalReport", "LabelMetrics", "BinaryMetrics", "OperatingPoint", "evaluate",
            "load_dataset", "threshold_at_fpr"]
@@ -70,15 +80,6 @@ INPUT_COLUMNS = ("input", "text", "audio", "path")
 LABEL_COLUMNS = ("labels", "label")
 
 
-def _sklearn_metrics() -> Any:
-    from .display import require
-
-    require("sklearn", "eval", "evaluation")
-    import sklearn.metrics
-
-    return sklearn.metrics
-
-
 # --------------------------------------------------------------------------- data
 
 
@@ -86,13 +87,13 @@ def _sklearn_metrics() -> Any:
 class Item:
     """One labelled item: its input, how to score it, and its raw label names."""
 
-    input: Any
+    input: object  # a text, or an audio input (path, bytes, array, tensor...)
     modality: str | None  # "audio" | "text" | None (decide later)
     labels: list[str]
     where: str  # "row 3 of data.csv", "item #2": for error messages
 
 
-def _split_labels(value: Any) -> list[str]:
+def _split_labels(value: object) -> list[str]:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return []
     if isinstance(value, str):
@@ -106,7 +107,7 @@ def _split_labels(value: Any) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
-def _from_record(record: Mapping[str, Any], where: str, base: Path | None) -> Item:
+def _from_record(record: Mapping[str, object], where: str, base: Path | None) -> Item:
     keys = {str(k).strip().lower(): v for k, v in record.items()}
     label_key = next((k for k in LABEL_COLUMNS if k in keys), None)
     if label_key is None:
@@ -149,7 +150,7 @@ def _resolve_path(value: str, base: Path | None, where: str, *, must_exist: bool
     return value
 
 
-def load_dataset(data: str | Path | Sequence[Any]) -> list[Item]:
+def load_dataset(data: str | Path | Sequence[object]) -> list[Item]:
     """Read labelled items from a CSV/TSV/JSONL path or a list of ``(input, labels)`` pairs."""
     if isinstance(data, (str, Path)):
         path = Path(data)
@@ -200,7 +201,7 @@ def load_dataset(data: str | Path | Sequence[Any]) -> list[Item]:
     return items
 
 
-def _decide(item: Item, clf: Any, modality: str) -> str:
+def _decide(item: Item, clf: Classifier, modality: str) -> str:
     if modality != "auto":
         return modality
     if item.modality is not None:
@@ -249,62 +250,6 @@ class BinaryMetrics(BaseModel):
     recall: float
     f1: float
     fpr: float | None
-
-
-class OperatingPoint(BaseModel):
-    """A threshold and what it achieves on the data: FPR, recall (TPR) and precision."""
-
-    model_config = ConfigDict(frozen=True)
-
-    threshold: float
-    target_fpr: float
-    fpr: float | None
-    recall: float | None
-    precision: float | None
-
-
-def _nan_to_none(value: float) -> float | None:
-    return None if value is None or not np.isfinite(value) else float(value)
-
-
-def threshold_at_fpr(
-    y_true: Any, scores: Any, target_fpr: float
-) -> OperatingPoint | None:
-    """The lowest threshold whose false-positive rate on ``(y_true, scores)`` is ≤ the target.
-
-    An item counts as predicted positive when ``score >= threshold``. Among thresholds meeting
-    the target the lowest (hence highest recall) is chosen, from
-    ``sklearn.metrics.roc_curve``. When even the highest score is too frequent among
-    negatives, the threshold is placed just above the highest score (capped at 1.0). Returns
-    None when there are no negatives (a false-positive rate is then undefined).
-    """
-    metrics = _sklearn_metrics()
-    if not 0.0 <= target_fpr <= 1.0:
-        raise InvalidInputError(f"target_fpr must lie in [0, 1], got {target_fpr}")
-    y = np.asarray(y_true).astype(bool).ravel()
-    s = np.asarray(scores, dtype=np.float64).ravel()
-    if y.shape != s.shape:
-        raise InvalidInputError(f"y_true and scores differ in shape: {y.shape} vs {s.shape}")
-    if not (~y).any():
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # UndefinedMetricWarning when there are no positives
-        fpr, _tpr, thresholds = metrics.roc_curve(y, s, drop_intermediate=False)
-    index = int(np.flatnonzero(fpr <= target_fpr)[-1])  # fpr[0] == 0, so never empty
-    threshold = float(thresholds[index])
-    if not np.isfinite(threshold) or threshold > 1.0:
-        threshold = float(min(np.nextafter(s.max(), np.inf), 1.0))
-    threshold = max(threshold, 0.0)
-    predicted = s >= threshold
-    tn, fp, fn, tp = metrics.confusion_matrix(y, predicted, labels=[False, True]).ravel()
-    return OperatingPoint(
-        threshold=threshold,
-        target_fpr=target_fpr,
-        fpr=float(fp / (fp + tn)),
-        recall=float(tp / (tp + fn)) if tp + fn else None,
-        precision=float(metrics.precision_score(y, predicted, zero_division=0))
-        if predicted.any() else None,
-    )
 
 
 class EvalReport(BaseModel):
@@ -359,7 +304,7 @@ class EvalReport(BaseModel):
 
         ``label=None`` gives the binarized curve (max toxic score against any toxic label).
         """
-        metrics = _sklearn_metrics()
+        metrics = sklearn_metrics()
         s = np.asarray(self.scores, dtype=np.float64).reshape(-1, len(self.labels))
         y = np.asarray(self.y_true).reshape(-1, len(self.labels)).astype(bool)
         if label is None:
@@ -373,32 +318,26 @@ class EvalReport(BaseModel):
             warnings.simplefilter("ignore")
             return metrics.precision_recall_curve(y_col, s_col)
 
-    def to_dict(self, include_data: bool = False) -> dict[str, Any]:
+    def to_dict(self, include_data: bool = False) -> dict[str, object]:
         """Plain-Python version (JSON-compatible); per-item data only with ``include_data``."""
         exclude = None if include_data else {"sources", "scores", "y_true"}
         return self.model_dump(mode="json", exclude=exclude)
 
     def summary(self) -> str:
         """A plain-text table of the metrics."""
-        from .display import report_text
-
         return report_text(self)
 
     def __str__(self) -> str:
         return self.summary()
 
     def _repr_html_(self) -> str:
-        from .display import report_html
-
         return report_html(self)
 
-    def plot(self, ax: Any = None, labels: Sequence[str] | None = None) -> Any:
+    def plot(self, ax: Axes | None = None, labels: Sequence[str] | None = None) -> Axes:
         """Precision-recall curves (per label and binarized) with operating points marked.
 
         Needs matplotlib (``pip install "voicesafety[plot]"``). Returns the matplotlib Axes.
         """
-        from .display import plot_report
-
         return plot_report(self, ax=ax, labels=labels)
 
 
@@ -426,8 +365,8 @@ def _map_labels(
 
 
 def evaluate(
-    clf: Any,
-    data: str | Path | Sequence[Any],
+    clf: Classifier,
+    data: str | Path | Sequence[object],
     *,
     modality: Literal["auto", "audio", "text"] = "auto",
     label_map: Mapping[str, str | None] | None = None,
@@ -456,7 +395,7 @@ def evaluate(
         InvalidInputError: unreadable data, unknown label names, or no items.
         ModalityError: an item needs a modality the classifier lacks.
     """
-    _sklearn_metrics()  # fail early, before scoring, if scikit-learn is missing
+    sklearn_metrics()  # fail early, before scoring, if scikit-learn is missing
     if modality not in ("auto", "audio", "text"):
         raise InvalidInputError(f"modality must be 'auto', 'audio' or 'text', got {modality!r}")
     if not 0.0 <= target_fpr <= 1.0:
@@ -466,7 +405,8 @@ def evaluate(
         raise InvalidInputError("no items to evaluate: the data set is empty")
     kinds = [_decide(item, clf, modality) for item in items]
     used = sorted(set(kinds))
-    heads = {m: clf._head(m) for m in used}  # raises ModalityError for a missing modality
+    # clf.audio / clf.text raise ModalityError for a modality the classifier lacks
+    heads = {m: clf.audio if m == "audio" else clf.text for m in used}
     label_sets = {m: tuple(h.spec.toxic_labels) for m, h in heads.items()}
     if len(set(label_sets.values())) > 1:
         raise InvalidInputError(
@@ -494,18 +434,19 @@ def evaluate(
             f"(or {{{example!r}: None}} to ignore it)."
         )
 
-    kwargs: dict[str, Any] = {"progress": progress}
-    if batch_size is not None:
-        kwargs["batch_size"] = batch_size
-    results: list[Any] = [None] * len(items)
+    results: list[AudioResult | TextResult | ErrorResult | None] = [None] * len(items)
     for mod in used:
         idx = [i for i, k in enumerate(kinds) if k == mod]
         inputs = [items[i].input for i in idx]
+        scored: list[AudioResult | ErrorResult] | list[TextResult]
         try:
             if mod == "audio":
-                scored = clf.score(inputs, **kwargs)
+                # whatever the data holds: score() checks each input and names a bad one
+                audio = cast("list[AudioInput]", inputs)
+                scored = clf.score(audio, batch_size=batch_size, progress=progress)
             else:
-                scored = clf.score_text([str(x) for x in inputs], **kwargs)
+                scored = clf.score_text([str(x) for x in inputs], batch_size=batch_size,
+                                        progress=progress)
         except VoiceSafetyError as exc:
             index = getattr(exc, "index", None)
             if index is None:
@@ -513,20 +454,22 @@ def evaluate(
             raise type(exc)(f"{items[idx[index]].where}: {exc.__cause__ or exc}") from exc
         for i, r in zip(idx, scored, strict=True):
             results[i] = r
+    done = [r for r in results if isinstance(r, (AudioResult, TextResult))]
+    assert len(done) == len(items)  # errors="raise": a failed item raised above
 
-    scores = np.array([[r.scores[lab] for lab in labels] for r in results], dtype=np.float64)
+    scores = np.array([[r.scores[lab] for lab in labels] for r in done], dtype=np.float64)
     y = np.array([[lab in t for lab in labels] for t in truth], dtype=bool)
     policy = heads[used[0]].spec.policy
-    flags = np.array([[lab in r.flags for lab in labels] for r in results], dtype=bool)
+    flags = np.array([[lab in r.flags for lab in labels] for r in done], dtype=bool)
     return _report(
         clf.name, "+".join(used), labels, scores, y, flags,
-        np.array([r.flagged for r in results], dtype=bool), policy, target_fpr,
-        [getattr(r, "source", None) or getattr(r, "text", "") for r in results],
+        np.array([r.flagged for r in done], dtype=bool), policy, target_fpr,
+        [r.source if isinstance(r, AudioResult) else r.text for r in done],
     )
 
 
 def _rates(
-    metrics: Any, y: np.ndarray, pred: np.ndarray
+    metrics: ModuleType, y: np.ndarray, pred: np.ndarray
 ) -> tuple[float, float, float, float | None]:
     p, r, f, _ = metrics.precision_recall_fscore_support(
         y, pred, average="binary", zero_division=0
@@ -535,7 +478,7 @@ def _rates(
     return float(p), float(r), float(f), (float(fp / (fp + tn)) if fp + tn else None)
 
 
-def _ap(metrics: Any, y: np.ndarray, s: np.ndarray) -> float | None:
+def _ap(metrics: ModuleType, y: np.ndarray, s: np.ndarray) -> float | None:
     if not y.any():
         return None
     return float(metrics.average_precision_score(y, s))
@@ -546,7 +489,7 @@ def _report(
     flags: np.ndarray, flagged: np.ndarray, policy: ThresholdPolicy, target_fpr: float,
     sources: list[str],
 ) -> EvalReport:
-    metrics = _sklearn_metrics()
+    metrics = sklearn_metrics()
     per_label: dict[str, LabelMetrics] = {}
     points: dict[str, OperatingPoint] = {}
     for j, label in enumerate(labels):
@@ -559,7 +502,7 @@ def _report(
         point = threshold_at_fpr(y[:, j], scores[:, j], target_fpr)
         if point is not None:
             points[label] = point
-    any_toxic = y.any(axis=1)
+    any_toxic: np.ndarray = np.asarray(y.any(axis=1))
     toxicity = scores.max(axis=1, initial=0.0)
     p, r, f, fpr = _rates(metrics, any_toxic, flagged)
     aps = [m.average_precision for m in per_label.values() if m.average_precision is not None]

@@ -35,16 +35,26 @@ Plugging in the ParaDetox choices::
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Union, cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 from pydantic import BaseModel, ConfigDict
 
+from .arrays import is_tensor, to_numpy
+from .classifier import Classifier
 from .errors import InputTypeError, InvalidInputError
+from .text import check_texts
 
-SimFn = Callable[[list[str], list[str]], Sequence[float]]
-FlFn = Callable[[list[str]], Sequence[float]]
-StaFn = Callable[[list[str]], Sequence[float]]
+if TYPE_CHECKING:
+    import torch
+
+#: What a component function may return: numbers per sample (a list, an array or a tensor).
+Values = Union[ArrayLike, "torch.Tensor"]  # noqa: UP007 - a runtime alias, py3.10
+
+SimFn = Callable[[list[str], list[str]], Values]
+FlFn = Callable[[list[str]], Values]
+StaFn = Callable[[list[str]], Values]
 
 __all__ = ["JScore", "acceptability", "cosine_similarity", "j_score"]
 
@@ -68,7 +78,7 @@ class JScore(BaseModel):
     fl_per_sample: list[float] | None
     j_per_sample: list[float]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Plain-Python version (JSON-compatible)."""
         return self.model_dump(mode="json")
 
@@ -77,9 +87,7 @@ class JScore(BaseModel):
         return {"STA": self.sta, "SIM": self.sim, "FL": self.fl, "J": self.j}
 
 
-def _as_texts(values: Any, name: str) -> list[str]:
-    from .text import check_texts
-
+def _as_texts(values: object, name: str) -> list[str]:
     if isinstance(values, str):
         raise InputTypeError(f"{name} must be a list of str, got one str; wrap it in a list")
     try:
@@ -89,11 +97,11 @@ def _as_texts(values: Any, name: str) -> list[str]:
     return texts
 
 
-def _component(values: Any, n: int, name: str) -> np.ndarray:
+def _component(values: Values, n: int, name: str) -> np.ndarray:
     """Validate a per-sample component: ``n`` finite values in [0, 1]."""
     try:
         arr = np.asarray(
-            values.detach().cpu().numpy() if hasattr(values, "detach") else values,
+            to_numpy(values) if is_tensor(values) else values,
             dtype=np.float64,
         ).reshape(-1)
     except (TypeError, ValueError) as exc:
@@ -114,7 +122,7 @@ def j_score(
     sources: Sequence[str],
     outputs: Sequence[str],
     *,
-    sta: Any,
+    sta: Classifier | StaFn,
     sim: SimFn | None,
     fl: FlFn | None,
     sta_threshold: float | None = None,
@@ -146,8 +154,8 @@ def j_score(
     if not out:
         raise InvalidInputError("j_score needs at least one (source, output) pair")
     n = len(out)
-    if hasattr(sta, "score_text"):
-        results = sta.score_text(out, batch_size=batch_size)
+    if hasattr(sta, "score_text"):  # a Classifier, or anything scoring texts like one
+        results = cast(Classifier, sta).score_text(out, batch_size=batch_size)
         toxicity = np.asarray([r.toxicity for r in results], dtype=np.float64)
         sta_values = (
             1.0 - toxicity if sta_threshold is None else (toxicity < sta_threshold).astype(float)
@@ -180,7 +188,7 @@ def j_score(
     )
 
 
-def cosine_similarity(encode: Callable[[list[str]], Any]) -> SimFn:
+def cosine_similarity(encode: Callable[[list[str]], Values]) -> SimFn:
     """A SIM function from a sentence encoder ``encode(list[str]) -> [n, d]``.
 
     Returns ``sim(sources, outputs)``: the cosine of each pair's embeddings, negative
@@ -188,10 +196,8 @@ def cosine_similarity(encode: Callable[[list[str]], Any]) -> SimFn:
     """
 
     def sim(sources: list[str], outputs: list[str]) -> list[float]:
-        def as_array(x: Any) -> np.ndarray:
-            if hasattr(x, "detach"):
-                x = x.detach().float().cpu().numpy()
-            return np.asarray(x, dtype=np.float64)
+        def as_array(x: Values) -> np.ndarray:
+            return np.asarray(to_numpy(x) if is_tensor(x) else x, dtype=np.float64)
 
         a, b = as_array(encode(sources)), as_array(encode(outputs))
         if a.shape != b.shape or a.ndim != 2:
@@ -205,7 +211,7 @@ def cosine_similarity(encode: Callable[[list[str]], Any]) -> SimFn:
     return sim
 
 
-def acceptability(clf: Any, label: str, *, batch_size: int | None = None) -> FlFn:
+def acceptability(clf: Classifier, label: str, *, batch_size: int | None = None) -> FlFn:
     """An FL function from a text classifier: the probability of ``label`` per output.
 
     ``clf`` is a voicesafety :class:`~voicesafety.Classifier` with a text model, e.g. a CoLA

@@ -1,4 +1,4 @@
-"""Threshold policies: how scores become flags."""
+"""Threshold policies: how scores become flags (per-label thresholds, JSON, calibration)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+from numpy.typing import ArrayLike
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .calibration import threshold_at_fpr
 from .errors import PolicyError
 
 
@@ -93,8 +96,8 @@ class ThresholdPolicy(BaseModel):
     @classmethod
     def calibrate(
         cls,
-        scores: object,
-        y_true: object,
+        scores: ArrayLike,
+        y_true: ArrayLike,
         labels: Iterable[str],
         target_fpr: float = 0.01,
         *,
@@ -120,10 +123,6 @@ class ThresholdPolicy(BaseModel):
             ...                           target_fpr=0.0).thresholds["Profanity"]
             0.9
         """
-        import numpy as np
-
-        from .evaluation import threshold_at_fpr
-
         names = list(labels)
         s = np.asarray(scores, dtype=np.float64)
         y = np.asarray(y_true)
@@ -143,7 +142,7 @@ class ThresholdPolicy(BaseModel):
 
     @classmethod
     def coerce(
-        cls, policy: ThresholdPolicy | str | Path | Mapping | None
+        cls, policy: ThresholdPolicy | str | Path | Mapping[str, object] | None
     ) -> ThresholdPolicy | None:
         """Accept a policy, a path to its JSON, a JSON string, a dict, or None."""
         if policy is None or isinstance(policy, ThresholdPolicy):

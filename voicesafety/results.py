@@ -1,12 +1,23 @@
-"""Typed results (pydantic v2, frozen)."""
+"""Typed results (pydantic v2, frozen), with their notebook display and plots."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
+from .display import (
+    audio_result_html,
+    plot_audio,
+    plot_results,
+    plot_text,
+    result_list_html,
+    text_result_html,
+)
 from .policy import ThresholdPolicy
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 
 class ModelInfo(BaseModel):
@@ -35,7 +46,7 @@ class _Result(BaseModel):
 
     ok: Literal[True] = True
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Plain-Python version (JSON-compatible)."""
         return self.model_dump(mode="json")
 
@@ -59,17 +70,13 @@ class AudioResult(_Result):
     model: ModelInfo
 
     def _repr_html_(self) -> str:
-        from .display import audio_result_html
-
         return audio_result_html(self)
 
-    def plot(self, ax: Any = None, labels: list[str] | None = None) -> Any:
+    def plot(self, ax: Axes | None = None, labels: list[str] | None = None) -> Axes:
         """Timeline of per-window scores (matplotlib; ``pip install "voicesafety[plot]"``).
 
         Draws on ``ax`` when given, else on a new figure; returns the Axes.
         """
-        from .display import plot_audio
-
         return plot_audio(self, ax=ax, labels=labels)
 
 
@@ -87,14 +94,10 @@ class TextResult(_Result):
     model: ModelInfo
 
     def _repr_html_(self) -> str:
-        from .display import text_result_html
-
         return text_result_html(self)
 
-    def plot(self, ax: Any = None) -> Any:
+    def plot(self, ax: Axes | None = None) -> Axes:
         """Bar chart of the scores with thresholds marked (matplotlib; the ``plot`` extra)."""
-        from .display import plot_text
-
         return plot_text(self, ax=ax)
 
 
@@ -110,24 +113,23 @@ class ErrorResult(BaseModel):
     message: str
     flagged: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         """Plain-Python version (JSON-compatible)."""
         return self.model_dump(mode="json")
 
 
-class ResultList(list):
+R = TypeVar("R", bound=AudioResult | TextResult | ErrorResult)
+
+
+class ResultList(list[R]):
     """A list of results (what ``score``/``score_text`` return for a list input).
 
     A plain ``list`` in every way, plus a compact HTML table in notebooks and :meth:`plot`.
     """
 
     def _repr_html_(self) -> str:
-        from .display import result_list_html
-
         return result_list_html(self)
 
-    def plot(self, ax: Any = None) -> Any:
+    def plot(self, ax: Axes | None = None) -> Axes:
         """Heat map of items × labels (matplotlib; ``pip install "voicesafety[plot]"``)."""
-        from .display import plot_results
-
         return plot_results(self, ax=ax)

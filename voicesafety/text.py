@@ -1,20 +1,29 @@
-"""Text input: tokenisation with the checkpoint's tokenizer, length-sorted batching, scoring.
+"""Text input preparation: validation, tokenisation, length-sorted batches, padding.
 
 The path is: validate → tokenise (truncating at the model's limit, or a smaller user
-``max_length``, and reporting it per text) → sort by token count into batches → backend →
-sigmoid/softmax → policy. Empty or whitespace-only texts are not run through the model: they
-get a defined "nothing here" result (see :func:`empty_row`).
+``max_length``, and reporting it per text) → sort by token count into batches → pad. Running
+a model on the batches is :mod:`voicesafety.pipeline`'s job. Empty or whitespace-only texts
+are not run through the model: they get a defined "nothing here" result (:func:`empty_row`).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Union, cast
 
 import numpy as np
 
 from .errors import InputTypeError, InvalidInputError, at_index
+from .spec import ModelSpec
+
+if TYPE_CHECKING:
+    import tokenizers
+    from transformers import PreTrainedTokenizerBase
+
+Tokenizer = Union["tokenizers.Tokenizer", "PreTrainedTokenizerBase"]  # noqa: UP007 - py3.10
+"""A bare ``tokenizers.Tokenizer`` or a Hugging Face tokenizer (fast or slow)."""
 
 
 @dataclass(frozen=True)
@@ -32,17 +41,20 @@ class TextEncoder:
     text, never silent.
     """
 
-    def __init__(self, tokenizer: Any, max_length: int | None) -> None:
+    def __init__(self, tokenizer: Tokenizer, max_length: int | None) -> None:
         self.tokenizer = tokenizer
         self.max_length = max_length
-        backend = getattr(tokenizer, "backend_tokenizer", None)
-        self.hf = (
-            tokenizer if backend is not None or not hasattr(tokenizer, "encode_batch") else None
-        )
-        fast = backend if backend is not None else (tokenizer if self.hf is None else None)
+        # Told apart by attributes, not isinstance, so that neither library is imported here:
+        # a fast Hugging Face tokenizer wraps a tokenizers.Tokenizer (backend_tokenizer), a
+        # bare tokenizers.Tokenizer has encode_batch, a slow Hugging Face tokenizer neither.
+        backend: tokenizers.Tokenizer | None = getattr(tokenizer, "backend_tokenizer", None)
+        self.hf: PreTrainedTokenizerBase | None = None
+        fast: tokenizers.Tokenizer | None = backend
+        if backend is not None or not hasattr(tokenizer, "encode_batch"):
+            self.hf = cast("PreTrainedTokenizerBase", tokenizer)
+        else:
+            fast = cast("tokenizers.Tokenizer", tokenizer)
         if fast is not None:
-            import copy
-
             fast = copy.deepcopy(fast)  # we change its truncation/padding settings
             fast.no_padding()
             if max_length:
@@ -54,7 +66,7 @@ class TextEncoder:
         self._limited: dict[int, TextEncoder] = {}
 
     @staticmethod
-    def _pad_id(tokenizer: Any) -> int:
+    def _pad_id(tokenizer: Tokenizer) -> int:
         pad = getattr(tokenizer, "pad_token_id", None)
         if isinstance(pad, int):
             return pad
@@ -94,6 +106,7 @@ class TextEncoder:
                 ]
             else:
                 out = []  # a slow (pure-Python) Hugging Face tokenizer
+                assert self.hf is not None
                 for text in texts:
                     ids = self.hf(text, truncation=False, verbose=False)["input_ids"]
                     limited = self.hf(
@@ -114,7 +127,7 @@ class TextEncoder:
         return out
 
 
-def check_texts(texts: Any) -> tuple[list[str], bool]:
+def check_texts(texts: object) -> tuple[list[str], bool]:
     """Validate input: a str or a list/tuple of str. Returns (texts, was_single)."""
     if isinstance(texts, str):
         return [texts], True
@@ -159,7 +172,7 @@ def is_blank(text: str) -> bool:
     return not text.strip()
 
 
-def empty_row(spec: Any) -> np.ndarray:
+def empty_row(spec: ModelSpec) -> np.ndarray:
     """Scores given to a blank text: 0 for every toxic label.
 
     Negative labels (``neutral``, ``NoViolation``...) get 1 with a sigmoid head, and share 1
@@ -171,13 +184,6 @@ def empty_row(spec: Any) -> np.ndarray:
     if negatives:
         row[negatives] = 1.0 if spec.activation == "sigmoid" else 1.0 / len(negatives)
     return row
-
-
-def _activate_torch(logits: Any, activation: str) -> Any:
-    import torch
-
-    logits = logits.float()
-    return torch.softmax(logits, dim=-1) if activation == "softmax" else torch.sigmoid(logits)
 
 
 def encode_texts(
@@ -194,74 +200,3 @@ def encode_texts(
     for i, enc in zip(scored, done, strict=True):
         encoded[i] = enc
     return encoder, encoded, scored
-
-
-def score_texts(
-    texts: list[str],
-    spec: Any,
-    backend: Any,
-    encoder: TextEncoder,
-    model_info: Any,
-    *,
-    batch_size: int = 32,
-    max_length: int | None = None,
-    policy: Any = None,
-    progress: bool | None = None,
-    as_tensor: bool = False,
-) -> Any:
-    """One :class:`TextResult` per text, in input order (or a ``[n, labels]`` tensor).
-
-    With ``as_tensor=True`` the probabilities are computed and returned in torch on the
-    backend's device (no numpy round trip for the torch backend), without gradients.
-    """
-    from tqdm.auto import tqdm
-
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise InvalidInputError(f"batch_size must be a positive integer, got {batch_size!r}")
-    encoder, encoded, scored = encode_texts(texts, encoder, max_length)
-    plan = batches_by_length([len(encoded[i].ids) for i in scored], batch_size)
-    plan = [[scored[j] for j in batch] for batch in plan]
-    disable = (not progress) if progress is not None else (None if len(texts) > 2000 else True)
-    batches = tqdm(plan, desc="scoring text", unit="batch", disable=disable, leave=False)
-    if as_tensor:
-        return _score_tensor(texts, spec, backend, encoder, encoded, batches)
-
-    from .backends import to_numpy
-    from .results import TextResult
-    from .scoring import activate, aggregate
-
-    policy = policy or spec.policy
-    labels = list(spec.labels)
-    probs = np.tile(empty_row(spec), (len(texts), 1))
-    for batch in batches:
-        ids, mask = pad_batch([encoded[i] for i in batch], encoder.pad_id)
-        logits = to_numpy(backend.run({"input_ids": ids, "attention_mask": mask}))
-        probs[batch] = activate(logits, spec.activation)
-    results = []
-    for text, enc, row in zip(texts, encoded, probs, strict=True):
-        scores, flags, toxicity = aggregate(row, labels, spec.toxic_labels, policy)
-        results.append(TextResult(
-            text=text, scores=scores, flags=flags, flagged=bool(flags), toxicity=toxicity,
-            truncated=enc.truncated, num_tokens=len(enc.ids), policy=policy, model=model_info,
-        ))
-    return results
-
-
-def _score_tensor(
-    texts: list[str], spec: Any, backend: Any, encoder: TextEncoder,
-    encoded: list[Encoded], batches: Any,
-) -> Any:
-    import torch
-
-    device = torch.device(backend.device)
-    with torch.no_grad():
-        out = torch.from_numpy(np.tile(empty_row(spec), (len(texts), 1))).to(device)
-        for batch in batches:
-            ids, mask = pad_batch([encoded[i] for i in batch], encoder.pad_id)
-            logits = backend.run({"input_ids": ids, "attention_mask": mask})
-            if isinstance(logits, np.ndarray):  # runtimes that answer in numpy (ONNX)
-                logits = torch.from_numpy(logits)
-            rows = torch.as_tensor(batch, dtype=torch.long, device=device)
-            # Written into a normal tensor: no inference-mode tensor escapes to the caller.
-            out.index_copy_(0, rows, _activate_torch(logits.to(device), spec.activation))
-    return out

@@ -1,31 +1,26 @@
 """Backends: one small interface (:class:`Backend`), one module per runtime.
 
-:func:`create` builds the backend a user asked for from a loaded torch module (converting it
-on demand, with a parity check and a cache, see :mod:`voicesafety.export`) or from an
-exported model file.
+- :mod:`.torch`: PyTorch eager, the reference (a loaded ``tensors -> logits`` module);
+- :mod:`.torchscript`: a traced TorchScript file;
+- :mod:`.onnx`: ONNX Runtime, fp32 and int8 files.
 
-``backend="auto"`` never converts anything: it runs the fastest form already on disk for the
-device. An exported folder or file runs on its own backend; a torch checkpoint runs on torch.
-Ask for ``"onnx-int8"`` (fastest on CPU) or ``"onnx"`` explicitly to convert once and cache.
+This package only runs models. It knows nothing of checkpoints, the hub or conversion: which
+backend runs what (and converting a checkpoint on demand) is decided by
+:mod:`voicesafety.loading`; writing the files is :mod:`voicesafety.export`'s job.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from pathlib import Path
 
+from ..arrays import to_numpy
 from ..errors import BackendError
-from .base import Backend, to_numpy
+from .base import Backend
 
 BACKENDS = ("torch", "torchscript", "onnx", "onnx-int8")
 
-__all__ = ["BACKENDS", "Backend", "backend_from_file", "create", "pick_auto", "resolve_device",
-           "to_numpy"]
-
-#: Fastest first, per device kind (measured; see docs/backends.md).
-SPEED_ORDER = {
-    "cpu": ("onnx-int8", "onnx", "torchscript", "torch"),
-    "cuda": ("onnx", "torchscript", "torch", "onnx-int8"),
-}
+__all__ = ["BACKENDS", "Backend", "open_file", "resolve_device", "to_numpy"]
 
 
 def resolve_device(device: str | None) -> str:
@@ -55,49 +50,15 @@ def resolve_device(device: str | None) -> str:
     raise BackendError(f"unknown device {device!r}; use 'cpu', 'cuda', 'cuda:N' or 'auto'")
 
 
-def pick_auto(available: tuple[str, ...], device: str) -> str:
-    """The fastest of ``available`` backends on ``device``."""
-    order = SPEED_ORDER["cuda" if device.startswith("cuda") else "cpu"]
-    return min(available, key=lambda b: order.index(b) if b in order else len(order))
+def open_file(path: Path, backend: str, device: str, input_names: Sequence[str]) -> Backend:
+    """A backend running a converted model file (``torchscript``, ``onnx`` or ``onnx-int8``)."""
+    if backend == "torchscript":
+        from .torchscript import TorchScriptBackend  # imports torch: only when it runs
 
-
-def backend_from_file(model: Any, device: str) -> Backend:
-    """A backend for an :class:`~voicesafety.export.ExportedModel` (a converted model file)."""
-    if model.backend == "torchscript":
-        from .torchscript import TorchScriptBackend
-
-        return TorchScriptBackend.from_file(model.path, device, model.input_names)
+        return TorchScriptBackend.from_file(path, device, input_names)
+    if backend not in ("onnx", "onnx-int8"):
+        raise BackendError(f"no file backend {backend!r}; choose torchscript, onnx, onnx-int8")
     from .onnx import OnnxBackend, OnnxInt8Backend
 
-    cls = OnnxInt8Backend if model.backend == "onnx-int8" else OnnxBackend
-    return cls(model.path, device)
-
-
-def create(module: Any, spec: Any, backend: str, device: str, tokenizer: Any = None) -> Backend:
-    """Build ``backend`` on ``device``.
-
-    ``module`` is a loaded ``tensors -> logits`` torch module (any backend; non-torch ones are
-    converted on demand and cached) or an :class:`~voicesafety.export.ExportedModel` (its
-    own backend only).
-    """
-    from ..export import ExportedModel, cached_export
-
-    name = (backend or "auto").lower()
-    if name not in BACKENDS + ("auto",):
-        choices = ", ".join(BACKENDS)
-        raise BackendError(f"unknown backend {backend!r}; choose one of {choices}, auto")
-    if isinstance(module, ExportedModel):
-        if name not in ("auto", module.backend):
-            raise BackendError(
-                f"{module.path} is a {module.backend} export and can only run on backend "
-                f"{module.backend!r} (or 'auto'); to get {name!r}, export the original "
-                f"checkpoint: voicesafety export CHECKPOINT --to {name} --out DIR"
-            )
-        return backend_from_file(module, device)
-    if name == "auto":
-        name = "torch"
-    if name == "torch":
-        from .torch import TorchBackend
-
-        return TorchBackend(module, device)
-    return backend_from_file(cached_export(module, spec, tokenizer, name), device)
+    cls = OnnxInt8Backend if backend == "onnx-int8" else OnnxBackend
+    return cls(path, device)

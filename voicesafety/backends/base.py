@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
-import numpy as np
+from ..arrays import ArrayOrTensor
 
 
 class Backend(ABC):
@@ -14,7 +14,8 @@ class Backend(ABC):
 
     ``run`` takes the model's inputs by name (``input_values`` for audio; ``input_ids`` and
     ``attention_mask`` for text) as numpy arrays or torch tensors and returns logits
-    ``[batch, labels]`` as a numpy array or a torch tensor (use :func:`to_numpy`).
+    ``[batch, labels]`` as a numpy array or a torch tensor
+    (:func:`voicesafety.arrays.to_numpy` makes either numpy).
     """
 
     name: ClassVar[str]
@@ -23,15 +24,8 @@ class Backend(ABC):
         self.device = device
 
     @abstractmethod
-    def run(self, inputs: Mapping[str, Any]) -> Any:
+    def run(self, inputs: Mapping[str, ArrayOrTensor]) -> ArrayOrTensor:
         """Logits for one batch."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(device={self.device!r})"
-
-
-def to_numpy(values: Any) -> np.ndarray:
-    """float32 numpy array from a numpy array or a torch tensor on any device."""
-    if isinstance(values, np.ndarray):
-        return values.astype(np.float32, copy=False)
-    return values.detach().float().cpu().numpy()

@@ -9,17 +9,24 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
 
+from ..arrays import ArrayOrTensor, to_numpy
 from ..errors import BackendError
 from .base import Backend
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
+
+#: An ONNX Runtime execution provider: a name, or a name and its options.
+Provider = Union[str, tuple[str, dict[str, object]]]  # noqa: UP007 - a runtime alias, py3.10
 
 _DTYPES = {"tensor(float)": np.float32, "tensor(int64)": np.int64, "tensor(int32)": np.int32}
 
 
-def session_options(threads: int | None = None) -> Any:
+def session_options(threads: int | None = None) -> ort.SessionOptions:
     """ORT session options used by voicesafety: all graph optimisations, sequential execution.
 
     ``threads`` defaults to ``$VOICESAFETY_THREADS`` or ORT's own choice (one per core).
@@ -37,7 +44,7 @@ def session_options(threads: int | None = None) -> Any:
     return opts
 
 
-def providers_for(device: str) -> list[Any]:
+def providers_for(device: str) -> list[Provider]:
     """ONNX Runtime execution providers for a voicesafety device string."""
     import onnxruntime as ort
 
@@ -82,20 +89,17 @@ class OnnxBackend(Backend):
         """The model's custom metadata (voicesafety stores its manifest there)."""
         return dict(self.session.get_modelmeta().custom_metadata_map)
 
-    def run(self, inputs: Mapping[str, Any]) -> np.ndarray:
+    def run(self, inputs: Mapping[str, ArrayOrTensor]) -> np.ndarray:
         """Logits ``[batch, labels]`` as float32 numpy."""
         feeds = {}
         for name, dtype in self.inputs.items():
             if name not in inputs:
                 raise BackendError(f"ONNX model {self.path.name} needs input {name!r}")
-            value = inputs[name]
-            if not isinstance(value, np.ndarray):
-                value = value.detach().cpu().numpy()
-            feeds[name] = np.ascontiguousarray(value, dtype=dtype)
+            feeds[name] = np.ascontiguousarray(to_numpy(inputs[name]), dtype=dtype)
         return self.session.run([self.output], feeds)[0].astype(np.float32, copy=False)
 
 
 class OnnxInt8Backend(OnnxBackend):
-    """An ONNX model whose weights were quantised to int8 (see :mod:`voicesafety.export`)."""
+    """An ONNX model whose weights were quantised to int8 (written by :mod:`voicesafety.export`)."""
 
     name = "onnx-int8"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 import torch
 
+from ..arrays import ArrayOrTensor
 from .base import Backend
 
 
@@ -20,14 +20,15 @@ class TorchBackend(Backend):
         super().__init__(device)
         self.module = module.to(device).eval()
 
-    def run(self, inputs: Mapping[str, Any]) -> torch.Tensor:
+    def run(self, inputs: Mapping[str, ArrayOrTensor]) -> torch.Tensor:
         """Logits as a float32 tensor on this backend's device."""
-        tensors = {name: _to_tensor(value, self.device) for name, value in inputs.items()}
+        tensors = {name: to_tensor(value, self.device) for name, value in inputs.items()}
         with torch.inference_mode():
             return self.module(**tensors).float()
 
 
-def _to_tensor(value: Any, device: str) -> torch.Tensor:
+def to_tensor(value: ArrayOrTensor, device: str) -> torch.Tensor:
+    """A tensor on ``device`` from a numpy array (shared memory when possible) or a tensor."""
     if isinstance(value, np.ndarray):
         value = torch.from_numpy(np.ascontiguousarray(value))
     return value.to(device, non_blocking=True)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import torch
 
+from ..arrays import ArrayOrTensor
 from ..errors import BackendError
 from .base import Backend
-from .torch import _to_tensor
+from .torch import to_tensor
 
 
 class TorchScriptBackend(Backend):
@@ -41,11 +41,11 @@ class TorchScriptBackend(Backend):
             raise BackendError(f"cannot load TorchScript file {path}: {exc}") from exc
         return cls(module, device, input_names)
 
-    def run(self, inputs: Mapping[str, Any]) -> torch.Tensor:
+    def run(self, inputs: Mapping[str, ArrayOrTensor]) -> torch.Tensor:
         """Logits as a float32 tensor on this backend's device."""
         missing = [n for n in self.input_names if n not in inputs]
         if missing:
             raise BackendError(f"TorchScript model needs inputs {missing}")
-        tensors = [_to_tensor(inputs[n], self.device) for n in self.input_names]
+        tensors = [to_tensor(inputs[n], self.device) for n in self.input_names]
         with torch.inference_mode():
             return self.module(*tensors).float()

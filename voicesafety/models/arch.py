@@ -19,13 +19,16 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 LABELS: list[str] = [
     "Discrimination",
@@ -96,6 +99,9 @@ class LogMelFrontEnd(nn.Module):
     floored at ``-floor``; this makes the features invariant to input gain and lets zero padding
     at the end of a clip map to a constant floor value.
     """
+
+    dft_kernel: Tensor  # buffers (rebuilt at load time, not saved)
+    mel_fb: Tensor
 
     def __init__(
         self,
@@ -484,7 +490,7 @@ def save_mini(
     config: dict[str, Any],
     folder: Path,
     policy: dict[str, Any] | None = None,
-    tokenizer: Any | None = None,
+    tokenizer: Tokenizer | str | Path | None = None,
 ) -> None:
     """Write a mini model folder.
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .errors import ModelLoadError
-from .registry import DEFAULT_MODEL
+from ..errors import ModelLoadError
+from ..registry import DEFAULT_MODEL
 
 #: Files worth fetching from a hub repo (configs, weights, tokenizers); never optimizer state.
 HUB_PATTERNS = [
@@ -21,7 +21,7 @@ _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 def embedded_path() -> Path:
     """Folder of the embedded default model bundle (audio/ and text/)."""
-    return Path(__file__).resolve().parent / "models" / "mini"
+    return Path(__file__).resolve().parents[1] / "models" / "mini"
 
 
 def resolve(name_or_path: str | Path | None, revision: str | None = None) -> Path:

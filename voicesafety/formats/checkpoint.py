@@ -1,9 +1,10 @@
-"""Read a checkpoint folder into a :class:`ModelSpec` and a torch module that returns logits.
+"""Read a checkpoint folder into a :class:`~voicesafety.spec.ModelSpec` and a torch module.
 
 Supported folders: Hugging Face audio classifiers (WavLM, wav2vec2, HuBERT and kin), Hugging
 Face text sequence classifiers (BERT, RoBERTa, DistilBERT, DeBERTa and kin), and voicesafety's
 own "mini" models. Every module returned here maps plain tensors to a logits tensor, which is
-what every backend runs and exports.
+what every backend runs and exports. torch, transformers and the model code are imported when
+a checkpoint is read, so that ``import voicesafety`` stays light.
 """
 
 from __future__ import annotations
@@ -11,56 +12,34 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .errors import ModelLoadError
-from .policy import ThresholdPolicy
-from .registry import Activation, Modality, RegistryEntry, is_negative, lookup
+from ..errors import ModelLoadError
+from ..policy import ThresholdPolicy
+from ..registry import Activation, Modality, RegistryEntry, is_negative, lookup
+from ..spec import ModelSpec
+from ..text import Tokenizer
+from .tokenizer import load_tokenizer
+
+if TYPE_CHECKING:
+    from torch import nn
+
+#: What a checkpoint folder loads as: a ``tensors -> logits`` module, its spec, its tokenizer.
+Checkpoint = tuple["nn.Module", ModelSpec, "Tokenizer | None"]
+#: A parsed ``config.json``: values of any JSON type, as the checkpoint's author wrote them.
+JsonObject = dict[str, Any]
 
 #: Hugging Face ``model_type`` values of speech encoders voicesafety runs as audio classifiers.
 AUDIO_MODEL_TYPES = frozenset(
     {"wavlm", "wav2vec2", "wav2vec2-conformer", "wav2vec2-bert", "hubert", "data2vec-audio",
      "unispeech", "unispeech-sat", "sew", "sew-d"}
 )
-MINI_TYPES = {"voicesafety-mini-audio": "audio", "voicesafety-mini-text": "text"}
+MINI_TYPES: dict[str, Modality] = {"voicesafety-mini-audio": "audio",
+                                   "voicesafety-mini-text": "text"}
 
 
-@dataclass(frozen=True)
-class ModelSpec:
-    """Everything about a model except its weights: modality, labels, activation, input."""
-
-    name: str
-    modality: Modality
-    labels: tuple[str, ...]
-    activation: Activation
-    negative_labels: tuple[str, ...] = ()
-    policy: ThresholdPolicy = field(default_factory=ThresholdPolicy)
-    sample_rate: int = 16_000
-    window: float = 15.0
-    hop: float = 15.0
-    min_samples: int = 400
-    max_length: int | None = None
-    do_normalize: bool = False
-    trained: bool = True
-    path: Path | None = None
-    format: str = "hf"
-    #: ONNX node-name fragments that this model's config asks int8 export to keep fp32, on top of
-    #: the library's defaults (``int8_fp32`` in a mini bundle's config.json)
-    int8_fp32: tuple[str, ...] = ()
-
-    @property
-    def toxic_labels(self) -> tuple[str, ...]:
-        """Labels that count as toxicity (all but the negative ones)."""
-        return tuple(label for label in self.labels if label not in self.negative_labels)
-
-    def with_policy(self, policy: ThresholdPolicy) -> ModelSpec:
-        """A copy with another threshold policy (checked against the labels)."""
-        return replace(self, policy=policy.check_labels(self.labels))
-
-
-def _read_json(path: Path) -> dict[str, Any]:
+def _read_json(path: Path) -> JsonObject:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
@@ -72,7 +51,7 @@ def is_checkpoint_folder(folder: Path) -> bool:
     return (folder / "config.json").is_file()
 
 
-def load_folder(folder: Path, name: str) -> tuple[Any, ModelSpec, Any]:
+def load_folder(folder: Path, name: str) -> Checkpoint:
     """Load a checkpoint folder: ``(torch module, spec, tokenizer or None)``."""
     with _quiet_transformers():
         return _load_folder(folder, name)
@@ -95,7 +74,7 @@ def _quiet_transformers() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-def _load_folder(folder: Path, name: str) -> tuple[Any, ModelSpec, Any]:
+def _load_folder(folder: Path, name: str) -> Checkpoint:
     config = _read_json(folder / "config.json")
     model_type = str(config.get("model_type", ""))
     if model_type in MINI_TYPES:
@@ -116,7 +95,7 @@ def _load_folder(folder: Path, name: str) -> tuple[Any, ModelSpec, Any]:
 
 
 def _labels_and_activation(
-    config: dict[str, Any], entry: RegistryEntry | None
+    config: JsonObject, entry: RegistryEntry | None
 ) -> tuple[tuple[str, ...], Activation, tuple[str, ...]]:
     id2label = config.get("id2label") or {}
     labels = tuple(str(id2label[k]) for k in sorted(id2label, key=lambda k: int(k)))
@@ -162,12 +141,12 @@ def receptive_field(kernels: list[int], strides: list[int]) -> int:
 
 
 def _load_hf_audio(
-    folder: Path, name: str, config: dict[str, Any], entry: RegistryEntry | None
-) -> tuple[Any, ModelSpec, None]:
+    folder: Path, name: str, config: JsonObject, entry: RegistryEntry | None
+) -> Checkpoint:
     import torch
     from transformers import AutoModelForAudioClassification
 
-    from ._wrappers import HFAudioLogits
+    from .._wrappers import HFAudioLogits
 
     labels, activation, negatives = _labels_and_activation(config, entry)
     pre = folder / "preprocessor_config.json"
@@ -203,7 +182,7 @@ def _load_hf_audio(
 # --------------------------------------------------------------------------- text
 
 
-def _text_max_length(config: dict[str, Any], tokenizer: Any) -> int:
+def _text_max_length(config: JsonObject, tokenizer: Tokenizer) -> int:
     limit = int(getattr(tokenizer, "model_max_length", 0) or 0)
     positions = int(config.get("max_position_embeddings", 512))
     if config.get("model_type") in {"roberta", "xlm-roberta", "camembert", "longformer"}:
@@ -214,20 +193,14 @@ def _text_max_length(config: dict[str, Any], tokenizer: Any) -> int:
 
 
 def _load_hf_text(
-    folder: Path, name: str, config: dict[str, Any], entry: RegistryEntry | None
-) -> tuple[Any, ModelSpec, Any]:
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    folder: Path, name: str, config: JsonObject, entry: RegistryEntry | None
+) -> Checkpoint:
+    from transformers import AutoModelForSequenceClassification
 
-    from ._wrappers import HFTextLogits
+    from .._wrappers import HFTextLogits
 
     labels, activation, negatives = _labels_and_activation(config, entry)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(str(folder))
-    except (OSError, ValueError, TypeError) as exc:
-        raise ModelLoadError(
-            f"cannot load the tokenizer of text checkpoint {folder}: {exc}. A text model "
-            "folder needs its tokenizer files (tokenizer.json or vocab files) beside config.json."
-        ) from exc
+    tokenizer = load_tokenizer(folder, transformers=True)
     try:
         model = AutoModelForSequenceClassification.from_pretrained(str(folder))
     except (OSError, ValueError, KeyError) as exc:
@@ -250,8 +223,8 @@ def _load_hf_text(
 # --------------------------------------------------------------------------- mini
 
 
-def _load_mini(folder: Path, name: str, config: dict[str, Any]) -> tuple[Any, ModelSpec, Any]:
-    from .models.arch import load_mini
+def _load_mini(folder: Path, name: str, config: JsonObject) -> Checkpoint:
+    from ..models.arch import load_mini
 
     try:
         model, config = load_mini(folder)
@@ -259,14 +232,10 @@ def _load_mini(folder: Path, name: str, config: dict[str, Any]) -> tuple[Any, Mo
         raise ModelLoadError(f"cannot load voicesafety model {folder}: {exc}") from exc
     modality = MINI_TYPES[config["model_type"]]
     labels = tuple(config["labels"])
-    tokenizer = None
-    if modality == "text":
-        from tokenizers import Tokenizer
-
-        tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer = load_tokenizer(folder, transformers=False) if modality == "text" else None
     spec = ModelSpec(
         name=name,
-        modality=modality,  # type: ignore[arg-type]
+        modality=modality,
         labels=labels,
         activation="sigmoid" if config.get("problem_type") != "single_label_classification"
         else "softmax",
@@ -274,7 +243,7 @@ def _load_mini(folder: Path, name: str, config: dict[str, Any]) -> tuple[Any, Mo
         policy=_policy_for(None, folder, labels),
         sample_rate=int(config.get("sample_rate", 16_000)),
         window=float(config.get("window", 15.0)),
-        hop=float(config.get("hop", config.get("window", 15.0))),
+        hop=float(config["hop"] if "hop" in config else config.get("window", 15.0)),
         min_samples=int(config.get("min_samples", 400)),
         max_length=int(config["max_length"]) if "max_length" in config else None,
         trained=bool(config.get("trained", True)),

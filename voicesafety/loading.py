@@ -1,0 +1,69 @@
+"""From a name or path to ready models: resolve it (hub), read its parts (formats), and put
+each part on the backend asked for.
+
+``backend="auto"`` never converts anything: it runs the form already on disk (an exported
+folder or file on its own backend, a torch checkpoint on torch). Asking a checkpoint for
+another backend converts it once, with a parity check, through the export cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from .backends import BACKENDS, Backend, open_file, resolve_device
+from .errors import BackendError
+from .export.cache import cached_export
+from .formats import LoadedPart, load_parts
+from .formats.exported import ExportedModel
+from .formats.hub import resolve
+from .pipeline import ModelPart
+from .policy import ThresholdPolicy
+from .registry import DEFAULT_MODEL, Modality
+from .text import TextEncoder
+
+
+def backend_for(part: LoadedPart, backend: str, device: str) -> Backend:
+    """Put one loaded part on ``backend`` (``"auto"``, or one of :data:`BACKENDS`)."""
+    name = (backend or "auto").lower()
+    if name not in BACKENDS + ("auto",):
+        choices = ", ".join(BACKENDS)
+        raise BackendError(f"unknown backend {backend!r}; choose one of {choices}, auto")
+    source = part.source
+    if isinstance(source, ExportedModel):
+        if name not in ("auto", source.backend):
+            raise BackendError(
+                f"{source.path} is a {source.backend} export and can only run on backend "
+                f"{source.backend!r} (or 'auto'); to get {name!r}, export the original "
+                f"checkpoint: voicesafety export CHECKPOINT --to {name} --out DIR"
+            )
+        return open_file(source.path, source.backend, device, source.input_names)
+    if name in ("auto", "torch"):
+        from .backends.torch import TorchBackend  # imports torch: only when it runs
+
+        return TorchBackend(source, device)
+    exported = cached_export(source, part.spec, part.tokenizer, name)
+    return open_file(exported.path, exported.backend, device, exported.input_names)
+
+
+def load(
+    name_or_path: str | Path | None, *, backend: str = "auto", device: str = "auto",
+    policy: ThresholdPolicy | str | Path | Mapping[str, object] | None = None,
+    revision: str | None = None,
+) -> tuple[str, dict[Modality, ModelPart]]:
+    """``(name, {modality: part})`` for what :meth:`Classifier.from_pretrained` was given."""
+    name = DEFAULT_MODEL if name_or_path is None else str(name_or_path)
+    folder = resolve(name_or_path, revision)
+    device = resolve_device(device)
+    loaded_parts = load_parts(folder, name)
+    policy = ThresholdPolicy.coerce(policy)
+    parts: dict[Modality, ModelPart] = {}
+    for modality, loaded in loaded_parts.items():
+        spec = loaded.spec if policy is None else loaded.spec.with_policy(policy)
+        ready = LoadedPart(loaded.source, spec, loaded.tokenizer)
+        encoder = None
+        if modality == "text" and loaded.tokenizer is not None:
+            encoder = TextEncoder(loaded.tokenizer, spec.max_length)
+        parts[modality] = ModelPart(spec, backend_for(ready, backend, device), loaded.tokenizer,
+                                    encoder)
+    return name, parts
