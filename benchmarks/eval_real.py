@@ -55,8 +55,23 @@ def _read_rows(path: Path) -> tuple[list[str], np.ndarray]:
     return [r["text"] for r in rows], np.array([int(r["toxic"]) for r in rows])
 
 
-def text_sets() -> dict[str, dict]:
-    """``{name: {"texts", "toxic", "labels" ([N, 6] with NaN where unknown)}}``."""
+def _sample(d: dict, n: int, seed: int = 0) -> dict:
+    """At most ``n`` rows of a set, a seeded random sample (order kept)."""
+    m = len(d["texts"])
+    if not n or m <= n:
+        return d
+    keep = np.sort(np.random.default_rng(seed).choice(m, n, replace=False))
+    return {
+        "texts": [d["texts"][i] for i in keep],
+        "toxic": d["toxic"][keep],
+        "labels": d["labels"][keep],
+        "sampled_from": m,
+    }
+
+
+def text_sets(max_rows: int = 0) -> dict[str, dict]:
+    """``{name: {"texts", "toxic", "labels" ([N, 6] with NaN where unknown)}}``, each at most
+    ``max_rows`` rows (a seeded sample; 0 = all)."""
     from training.real_text import SOURCES, load_source
 
     out: dict[str, dict] = {}
@@ -81,7 +96,7 @@ def text_sets() -> dict[str, dict]:
                 "toxic": toxic,
                 "labels": np.full((len(texts), len(LABELS)), np.nan),
             }
-    return out
+    return {k: _sample(v, max_rows) for k, v in out.items()}
 
 
 def _ap(y: np.ndarray, s: np.ndarray) -> float:
@@ -120,14 +135,16 @@ def score_systems(texts: list[str], bundle: Path) -> dict[str, dict[str, np.ndar
     }
 
 
-def eval_text(bundle: Path) -> dict[str, dict]:
+def eval_text(bundle: Path, max_rows: int = 0) -> dict[str, dict]:
     """Metrics per real text set and system."""
     out: dict[str, dict] = {}
-    for name, d in text_sets().items():
+    for name, d in text_sets(max_rows).items():
         t0 = time.time()
         systems = score_systems(d["texts"], bundle)
         y = d["toxic"]
         row: dict = {"n": len(y), "toxic": int(y.sum()), "systems": {}}
+        if "sampled_from" in d:
+            row["sampled_from"] = d["sampled_from"]
         for sys_name, s in systems.items():
             m = {"binarized_ap": _ap(y, s["score"]), **_prf(y, s["flag"])}
             if "per_label" in s:
@@ -209,9 +226,10 @@ def markdown(res: dict) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, row in res["text"].items():
+        n = f"{row['n']} of {row['sampled_from']}" if "sampled_from" in row else str(row["n"])
         for sys_name, m in row["systems"].items():
             lines.append(
-                f"| {name} | {row['n']} | {row['toxic']} | {sys_name} | "
+                f"| {name} | {n} | {row['toxic']} | {sys_name} | "
                 f"{_fmt(m['binarized_ap'])} | {_fmt(m['precision'])} | {_fmt(m['recall'])} | "
                 f"{_fmt(m['fpr'])} |"
             )
@@ -240,11 +258,19 @@ def main() -> None:
     ap.add_argument("--bundle", type=Path, default=BUNDLE)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "real_eval")
     ap.add_argument("--no-audio", action="store_true")
+    ap.add_argument(
+        "--max-rows",
+        type=int,
+        default=5000,
+        help="score at most this many rows of each text set (a seeded random sample, the same "
+        "rows for every system; 0 = all)",
+    )
     args = ap.parse_args()
     res: dict = {
         "bundle": str(args.bundle),
         "date": time.strftime("%Y-%m-%d"),
-        "text": eval_text(args.bundle),
+        "max_rows": args.max_rows,
+        "text": eval_text(args.bundle, args.max_rows),
     }
     if not args.no_audio:
         res["audio"] = eval_audio(args.bundle)
