@@ -18,7 +18,7 @@ a binary score).
 Audio rows (``voicesafety/mini`` audio part, shipped policy): the share of clips flagged for
 held-out real human speakers (the test speakers of ``training/data/speech``, and the Free
 Spoken Digit Dataset, reserved for evaluation), and binarized AP on the held-out real texts
-spoken by held-out Piper voices in held-out rooms (``training.real_audio.heldout_real_spoken``).
+read by held-out espeak-ng voices in held-out rooms (``training.real_audio.heldout_real_spoken``).
 
 Writes ``OUT.md`` and ``OUT.json``.
 """
@@ -204,7 +204,7 @@ def eval_audio(bundle: Path) -> dict[str, dict]:
         res = clf.score(clips, sample_rate=16000, progress=False)
         score = np.array([r.toxicity for r in res])
         flag = np.array([r.flagged for r in res])
-        out["held-out real texts, held-out Piper voices and rooms"] = {
+        out["held-out real texts, held-out voices and rooms"] = {
             "n": len(clips),
             "toxic": int(toxic.sum()),
             "binarized_ap": _ap(toxic, score),
@@ -224,7 +224,7 @@ def markdown(res: dict) -> str:
         "",
         "| set | n | toxic | system | bin. AP | P | R | FPR (benign flagged) |",
         "|---|---|---|---|---|---|---|---|",
-    ]
+    ] if res["text"] else []
     for name, row in res["text"].items():
         n = f"{row['n']} of {row['sampled_from']}" if "sampled_from" in row else str(row["n"])
         for sys_name, m in row["systems"].items():
@@ -233,7 +233,8 @@ def markdown(res: dict) -> str:
                 f"{_fmt(m['binarized_ap'])} | {_fmt(m['precision'])} | {_fmt(m['recall'])} | "
                 f"{_fmt(m['fpr'])} |"
             )
-    lines += ["", "Per-label AP of voicesafety/mini where the source has the label:", ""]
+    if res["text"]:
+        lines += ["", "Per-label AP of voicesafety/mini where the source has the label:", ""]
     for name, row in res["text"].items():
         pl = row["systems"]["voicesafety/mini"].get("per_label_ap") or {}
         if pl:
@@ -258,6 +259,7 @@ def main() -> None:
     ap.add_argument("--bundle", type=Path, default=BUNDLE)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "real_eval")
     ap.add_argument("--no-audio", action="store_true")
+    ap.add_argument("--no-text", action="store_true")
     ap.add_argument(
         "--max-rows",
         type=int,
@@ -270,7 +272,7 @@ def main() -> None:
         "bundle": str(args.bundle),
         "date": time.strftime("%Y-%m-%d"),
         "max_rows": args.max_rows,
-        "text": eval_text(args.bundle, args.max_rows),
+        "text": {} if args.no_text else eval_text(args.bundle, args.max_rows),
     }
     if not args.no_audio:
         res["audio"] = eval_audio(args.bundle)
