@@ -11,7 +11,7 @@ mapping; ``training/data/text/README.md`` is the index.
 Two further sets (ParaDetox, Davidson et al. 2017) are kept under ``benchmarks/data/text/`` for
 independent evaluation only; this module never loads them.
 
-Only the standard library is used, so this loads anywhere::
+Only the standard library (and the embedded model's label list) is used::
 
     from training.real_text import load_real_text
 
@@ -26,15 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-LABELS: tuple[str, ...] = (
-    "Discrimination",
-    "Harassment",
-    "Sexual",
-    "IllegalAndRegulated",
-    "DatingAndRomantic",
-    "Profanity",
-)
-"""The six labels of the embedded model, in its output order (Roblox v2 taxonomy)."""
+from voicesafety.models.arch import LABELS  # the embedded model's six labels, in output order
 
 SPLITS: tuple[str, ...] = ("train", "dev", "test")
 DATA_DIR = Path(__file__).resolve().parent / "data" / "text"
