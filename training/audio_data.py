@@ -235,6 +235,11 @@ def make_noise(
     return (x / rms).astype(np.float32)
 
 
+def to_int16(wav: np.ndarray) -> np.ndarray:
+    """Float waveform in [-1, 1] to the int16 clips are kept in (a third of the memory)."""
+    return (np.clip(wav, -1, 1) * 32767).astype(np.int16)
+
+
 def codec_roundtrip(x: np.ndarray, codec: str) -> np.ndarray:
     """Encode and decode through a codec with soundfile (flac, ogg vorbis, mp3, opus)."""
     if codec == "none":

@@ -59,11 +59,7 @@ def _finish(
     else:
         y, info = AD.augment_train(wav, rng)
     info["room"] = room
-    return _int16(y[: 15 * SR]), info
-
-
-def _int16(wav: np.ndarray) -> np.ndarray:
-    return (np.clip(wav, -1, 1) * 32767).astype(np.int16)
+    return AD.to_int16(y[: 15 * SR]), info
 
 
 def piper_job(job: tuple) -> tuple[np.ndarray, dict]:

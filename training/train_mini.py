@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import json
 import math
 import multiprocessing as mp
+import operator
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -490,7 +492,7 @@ def _synth_job(job: tuple) -> tuple[np.ndarray, dict]:
     wav = wav[: 14 * AD.SR]
     wav, info = AD.augment(wav, rng, noises, babble)
     info.update(voice=v.voice, speed=v.speed, pitch=v.pitch)
-    return _int16(wav), info
+    return AD.to_int16(wav), info
 
 
 def _synth_train_job(job: tuple) -> list[tuple[np.ndarray, dict]]:
@@ -511,13 +513,8 @@ def _synth_train_job(job: tuple) -> list[tuple[np.ndarray, dict]]:
             y, info = AD.augment(wav, rng, AD.TRAIN_NOISES, None)
         y = y[: 15 * AD.SR]
         info.update(voice=v.voice, speed=v.speed, pitch=v.pitch, phones=phones)
-        out.append((_int16(y), info))
+        out.append((AD.to_int16(y), info))
     return out
-
-
-def _int16(wav: np.ndarray) -> np.ndarray:
-    """Float waveform in [-1, 1] to the int16 clips are kept in (a third of the memory)."""
-    return (np.clip(wav, -1, 1) * 32767).astype(np.int16)
 
 
 def spoken_texts(n: int, seed: int, aug_seed: int, aug: float) -> list[Example]:
@@ -572,7 +569,8 @@ def speakable_real(train: TextSet, n: int, seed: int) -> TextSet:
         if t is not None:
             idx.append(int(i))
             texts.append(t)
-    idx_a, tox = np.array(idx, int), train.toxic[np.array(idx, int)] if idx else np.zeros(0)
+    idx_a = np.array(idx, int)
+    tox = train.toxic[idx_a]
     pos = rng.permutation(np.flatnonzero(tox > 0))[: n // 2]
     neg = rng.permutation(np.flatnonzero(tox == 0))[: n - len(pos)]
     pick = np.concatenate([pos, neg]).astype(int)
@@ -604,11 +602,11 @@ def real_audio_train(
     from training import real_audio as RA
     from training.real_speech import load_real_speech
 
-    ts_all, clips_all = None, []
+    parts: list[TextSet] = []
+    clips_all: list[tuple[np.ndarray, dict]] = []
 
     def add(ts: TextSet, clips: list) -> None:
-        nonlocal ts_all
-        ts_all = ts if ts_all is None else ts_all + ts
+        parts.append(ts)
         clips_all.extend(clips)
 
     if s.n_real_espeak > 0:
@@ -638,8 +636,7 @@ def real_audio_train(
         np.zeros(len(jobs), bool), [f"recorded:{recs[j[2][1]].source}" for j in jobs],
     )  # fmt: skip
     add(rec_ts, RA.run_jobs(RA.recording_job, jobs, s.workers, "augment recordings"))
-    assert ts_all is not None
-    return ts_all, clips_all
+    return functools.reduce(operator.add, parts), clips_all
 
 
 def real_audio_eval_sets(
@@ -660,7 +657,7 @@ def real_audio_eval_sets(
     out: dict[str, tuple] = {}
     for split in ("dev", "test"):
         recs = _limit(load_real_speech(splits={split}), s.real_speech_limit, s.seed)
-        clips = [(_int16(c.audio[: 15 * AD.SR]), {}) for c in recs]
+        clips = [(AD.to_int16(c.audio[: 15 * AD.SR]), {}) for c in recs]
         out[f"{split} recorded speakers"] = (clips, np.zeros(len(clips)))
     dev = tdata["real dev"]
     ben = dev.subset(np.flatnonzero(dev.toxic == 0))
@@ -671,7 +668,7 @@ def real_audio_eval_sets(
     clips = RA.run_jobs(job, jobs, s.workers, "synth dev benign")
     out["dev real benign texts, training voices"] = (clips, np.zeros(len(clips)))
     clips, tox = RA.heldout_real_spoken(s.n_real_spoken_test, workers=s.workers)
-    out["test real texts, held-out voices and rooms"] = ([(_int16(c), {}) for c in clips], tox)
+    out["test real texts, held-out voices and rooms"] = ([(AD.to_int16(c), {}) for c in clips], tox)
     return out
 
 
@@ -1032,8 +1029,8 @@ def run(s: Settings) -> dict:
     ns_train = [AD.non_speech(ns_rng, AD.NON_SPEECH_TRAIN) for _ in range(s.n_non_speech)]
     ns_rng = np.random.default_rng(s.seed + 51)
     ns_test = [AD.non_speech(ns_rng, AD.NON_SPEECH_TEST) for _ in range(s.n_non_speech_test)]
-    ns_train = [(_int16(x), info) for x, info in ns_train]
-    ns_test = [(_int16(x), info) for x, info in ns_test]
+    ns_train = [(AD.to_int16(x), info) for x, info in ns_train]
+    ns_test = [(AD.to_int16(x), info) for x, info in ns_test]
     _log("computing features")
     train_feats = compute_features(fe, train_clips + ns_train)
     val_feats = compute_features(fe, val_clips)
