@@ -128,13 +128,15 @@ def heldout_real_spoken(
     return clips, np.array([r.toxic for r in pick])
 
 
-def run_jobs(fn, jobs: list[tuple], workers: int, desc: str) -> list:  # noqa: ANN001
-    """Run ``fn`` over ``jobs`` in a fork pool of ``workers`` processes, with a progress bar."""
+def run_jobs(fn, jobs: list[tuple], workers: int, desc: str, chunksize: int = 4) -> list:  # noqa: ANN001
+    """Run ``fn`` over ``jobs`` (results in job order) in a fork pool of ``workers``
+    processes, or in this process for ``workers <= 1``, with a progress bar."""
     import multiprocessing as mp
 
     from tqdm import tqdm
 
     if workers > 1:
         with mp.get_context("fork").Pool(workers) as pool:
-            return list(tqdm(pool.imap(fn, jobs, chunksize=4), total=len(jobs), desc=desc))
+            it = pool.imap(fn, jobs, chunksize=chunksize)
+            return list(tqdm(it, total=len(jobs), desc=desc))
     return [fn(j) for j in tqdm(jobs, desc=desc)]

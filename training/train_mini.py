@@ -26,7 +26,6 @@ import copy
 import functools
 import json
 import math
-import multiprocessing as mp
 import operator
 import random
 import time
@@ -680,20 +679,14 @@ def synth_train_set(
     jobs = [
         (t, [seed, i], s.audio_copies, s.audio_wide_voices, foreign) for i, t in enumerate(texts)
     ]
-    pool = _pool(s.workers)
-    it = pool.imap(_synth_train_job, jobs, chunksize=8) if pool else map(_synth_train_job, jobs)
+    from training.real_audio import run_jobs
+
+    outs = run_jobs(_synth_train_job, jobs, s.workers, "synth train", chunksize=8)
     clips, rep = [], []
-    for i, outs in enumerate(tqdm(it, total=len(jobs), desc="synth train", unit="utt")):
-        clips.extend(outs)
-        rep.extend([i] * len(outs))
-    if pool:
-        pool.close()
-        pool.join()
+    for i, out in enumerate(outs):
+        clips.extend(out)
+        rep.extend([i] * len(out))
     return rep, clips
-
-
-def _pool(workers: int):
-    return mp.get_context("fork").Pool(workers) if workers > 1 else None
 
 
 def synth_set(
@@ -710,13 +703,9 @@ def synth_set(
         (e.text, [seed, i], heldout_voice, noises, babble if "babble" in noises else None)
         for i, e in enumerate(exs)
     ]
-    pool = _pool(s.workers)
-    it = pool.imap(_synth_job, jobs, chunksize=8) if pool else map(_synth_job, jobs)
-    out = list(tqdm(it, total=len(jobs), desc=f"synth {desc}", unit="clip"))
-    if pool:
-        pool.close()
-        pool.join()
-    return out
+    from training.real_audio import run_jobs
+
+    return run_jobs(_synth_job, jobs, s.workers, f"synth {desc}", chunksize=8)
 
 
 @torch.no_grad()
