@@ -113,7 +113,7 @@ class Settings:
     audio_arch: dict = field(
         default_factory=lambda: {"n_mels": 64, "channels": 128, "attn_layers": 1, "heads": 4}
     )
-    audio_epochs: int = 4
+    audio_epochs: int = 3
     audio_batch: int = 32
     audio_lr: float = 2e-3
     distill_weight: float = 0.5
@@ -143,7 +143,7 @@ class Settings:
     # real and realistic speech (training.real_audio): Piper voices, recorded people, rooms
     real_audio: bool = True
     n_real_espeak: int = 1500  # real training texts read by espeak-ng training voices
-    n_piper: int = 2500  # Piper utterances (half real training texts, half generated chat)
+    n_piper: int = 1500  # Piper utterances (half real training texts, half generated chat)
     room_prob: float = 0.5  # share of Piper clips put in a measured training room
     recording_copies: int = 2  # augmented copies of every recording of a training speaker
     real_speech_limit: int = 0  # keep at most this many recordings per split (0 = all)
