@@ -52,6 +52,8 @@ class Classifier:
         device: str = "auto",
         policy: ThresholdPolicy | str | Path | dict[str, object] | None = None,
         revision: str | None = None,
+        trust_code: bool | None = None,
+        threads: int | None = None,
     ) -> Classifier:
         """Load a classifier.
 
@@ -66,13 +68,23 @@ class Classifier:
             policy: a :class:`ThresholdPolicy`, a path to its JSON, or None for the model's
                 own policy.
             revision: hub revision (branch, tag or commit) for hub ids.
+            trust_code: allow a TorchScript ``.pt`` from this path or hub id to run (loading
+                one runs the program stored in it). None: only if ``$VOICESAFETY_TRUST_CODE``
+                is ``1``. Not needed for checkpoints, ONNX files, or the conversions
+                voicesafety caches itself (their hashes are checked).
+            threads: CPU threads for torch, TorchScript and ONNX Runtime. None:
+                ``$VOICESAFETY_THREADS``, else the CPUs not already busy (docs/backends.md).
 
         Raises:
             ModelLoadError: the model cannot be found, downloaded or read; the message says
-                how to fix it.
+                how to fix it. Its subclasses :class:`~voicesafety.errors.IntegrityError` (a
+                file differs from the hash recorded when it was written) and
+                :class:`~voicesafety.errors.UntrustedCodeError` (TorchScript without
+                ``trust_code``).
         """
         name, parts = load(name_or_path, backend=backend, device=device,
-                           policy=policy, revision=revision)
+                           policy=policy, revision=revision, trust_code=trust_code,
+                           threads=threads)
         return cls(parts.get("audio"), parts.get("text"), name)
 
     # ------------------------------------------------------------------ properties
