@@ -14,6 +14,7 @@ import pytest
 
 import voicesafety as vs
 from voicesafety import export as ex
+from voicesafety.export.cache import record_of
 from voicesafety.formats.exported import sha256_file
 
 
@@ -178,7 +179,7 @@ def test_cache_entry_has_a_record_and_its_torchscript_is_trusted(v1_dir, cache, 
     clf = vs.Classifier.from_pretrained(v1_dir, backend="torchscript", device="cpu")
     assert clf.backend == "torchscript"  # voicesafety's own, hash-checked output
     entry = _entry(cache, "torchscript")
-    record = entry.with_name(entry.name + ".sha256")
+    record = record_of(entry)
     assert record.read_text().strip() == sha256_file(entry / "voicesafety.json")
     with pytest.raises(vs.UntrustedCodeError):  # the same file given as a path is the user's
         vs.Classifier.from_pretrained(entry / "model.pt", device="cpu")
@@ -190,7 +191,7 @@ def test_corrupt_cache_entry_is_rebuilt(v1_dir, cache, damage):
     vs.Classifier.from_pretrained(v1_dir, backend="onnx", device="cpu")
     entry = _entry(cache, "onnx")
     model = entry / "model.onnx"
-    record = entry.with_name(entry.name + ".sha256")
+    record = record_of(entry)
     if damage == "truncate":
         model.write_bytes(model.read_bytes()[:1000])
     elif damage == "no-record":

@@ -5,14 +5,13 @@ Entries live under :func:`cache_dir` and are keyed by a hash of the weights
 voicesafety, torch, onnxruntime and transformers, so a second load is instant and a changed
 checkpoint never gets a stale export.
 
-Integrity: every entry's manifest records the sha256 of its files, and beside the entry
-``<entry>.sha256`` records the sha256 of that manifest. An entry is served only when both
-check out (so a swapped model file *and* a rewritten manifest are caught); then voicesafety
-trusts it as its own output (its TorchScript files run without ``trust_code``). An entry that
-fails (truncated, swapped, half-written, unreadable) is deleted and converted again, with a
-warning. The record lives in the same folder as the entry: it catches corruption and a
-swapped file, not someone who can rewrite the whole cache; keep ``$VOICESAFETY_CACHE`` writable
-only by you.
+Integrity: every entry's manifest records the sha256 of its files, and
+``exports/.records/<entry>.sha256`` records the sha256 of that manifest. An entry is served
+only when both check out (so a swapped model file *and* a rewritten manifest are caught); then
+voicesafety trusts it as its own output (its TorchScript files run without ``trust_code``). An
+entry that fails (truncated, swapped, half-written, unreadable) is deleted and converted again,
+with a warning. The record lives in the same cache: it catches corruption and a swapped file,
+not someone who can rewrite the whole cache; keep ``$VOICESAFETY_CACHE`` writable only by you.
 """
 
 from __future__ import annotations
@@ -57,14 +56,15 @@ def _versions_key(backend: str) -> str:
             f"|ort{onnxruntime.__version__}|tf{transformers.__version__}|fmt{FORMAT_VERSION}")
 
 
-def _record(folder: Path) -> Path:
-    return folder.with_name(folder.name + ".sha256")
+def record_of(folder: Path) -> Path:
+    """Where the sha256 of a cache entry's manifest is recorded (``exports/.records/``)."""
+    return folder.parent / ".records" / f"{folder.name}.sha256"
 
 
 def _read_entry(folder: Path) -> ExportedModel:
-    """A cache entry, checked: its manifest against the record beside it, its files against
+    """A cache entry, checked: its manifest against its record, its files against
     the manifest (:class:`IntegrityError` on any difference)."""
-    record = _record(folder)
+    record = record_of(folder)
     want = record.read_text(encoding="utf-8").strip() if record.is_file() else ""
     if not want:
         raise IntegrityError(f"{folder} has no integrity record ({record.name})")
@@ -79,9 +79,10 @@ def _read_entry(folder: Path) -> ExportedModel:
 
 def _build(module: nn.Module, spec: ModelSpec, tokenizer: Tokenizer | None, backend: str,
            folder: Path, weights: str) -> ExportedModel:
-    _record(folder).unlink(missing_ok=True)
+    record_of(folder).unlink(missing_ok=True)
     export_part(module, spec, tokenizer, backend, folder, source_hash=weights)
-    _record(folder).write_text(sha256_file(folder / MANIFEST) + "\n", encoding="utf-8")
+    record_of(folder).parent.mkdir(parents=True, exist_ok=True)
+    record_of(folder).write_text(sha256_file(folder / MANIFEST) + "\n", encoding="utf-8")
     return _read_entry(folder)
 
 
@@ -113,7 +114,7 @@ def _discard(folder: Path, reason: Exception) -> None:
     warnings.warn(f"voicesafety's export cache entry {folder} is corrupt ({reason}); "
                   "deleting it and converting the model again", UserWarning, stacklevel=3)
     shutil.rmtree(folder, ignore_errors=True)
-    _record(folder).unlink(missing_ok=True)
+    record_of(folder).unlink(missing_ok=True)
 
 
 def cached_backend(module: nn.Module, spec: ModelSpec, tokenizer: Tokenizer | None,
