@@ -58,8 +58,8 @@ def main() -> None:
         alone = OnnxInt8Backend(path, "cpu", threads=args.threads)
         for n in (1, 8):
             sub = {k: v[:n] for k, v in feeds.items()}
-            t_batch = _median_ms(lambda: batched.run(sub), args.repeats)
-            t_alone = _median_ms(lambda: alone.run(sub), args.repeats)
+            t_batch = _median_ms(lambda b=batched, s=sub: b.run(s), args.repeats)
+            t_alone = _median_ms(lambda b=alone, s=sub: b.run(s), args.repeats)
             rows.append((part, n, t_batch, t_alone))
         spec = getattr(clf, part).spec
         together = activate(batched.run(feeds), spec.activation)

@@ -78,7 +78,10 @@ class OnnxBackend(Backend):
         except BackendError:
             raise
         except Exception as exc:  # onnxruntime raises its own exception types
-            raise BackendError(f"cannot load ONNX model {self.path}: {exc}") from exc
+            raise BackendError(
+                f"cannot load ONNX model {self.path}: {exc}. If the file is truncated or "
+                "corrupt, export it again: voicesafety export CHECKPOINT --to onnx --out DIR"
+            ) from exc
         self.inputs = {i.name: _DTYPES.get(i.type, np.float32) for i in self.session.get_inputs()}
         self.output = self.session.get_outputs()[0].name
 

@@ -60,7 +60,11 @@ class TorchScriptBackend(Backend):
         try:
             module = torch.jit.load(str(path), map_location=device)
         except (RuntimeError, OSError, ValueError) as exc:
-            raise BackendError(f"cannot load TorchScript file {path}: {exc}") from exc
+            raise BackendError(
+                f"cannot load TorchScript file {path}: {exc}. If the file is truncated or "
+                "corrupt, export it again: voicesafety export CHECKPOINT --to torchscript "
+                "--out DIR"
+            ) from exc
         return cls(module, device, input_names, threads=threads)
 
     def run(self, inputs: Mapping[str, ArrayOrTensor]) -> torch.Tensor:

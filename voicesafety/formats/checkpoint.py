@@ -108,7 +108,8 @@ def _refuse_generative(folder: Path, config: JsonObject) -> None:
     if generative:
         raise ModelLoadError(
             f"{folder} holds a {generative[0]} (model_type={config.get('model_type')!r}): a "
-            "model that generates text, not a sequence classifier. It has no trained "
+            "model that generates, fills in or transcribes text, not a sequence classifier. "
+            "It has no trained "
             "classification head, so any scores would come from random weights. voicesafety "
             "loads audio/sequence classification checkpoints (e.g. "
             "'s-nlp/roberta_toxicity_classifier'); language models as toxicity judges are not "
