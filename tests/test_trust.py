@@ -209,3 +209,27 @@ def test_corrupt_cache_entry_is_rebuilt(v1_dir, cache, damage):
     assert record.read_text().strip() == sha256_file(entry / "voicesafety.json")
     manifest = json.loads((entry / "voicesafety.json").read_text())
     assert manifest["sha256"]["model.onnx"] == sha256_file(model)
+
+
+def _load_in_child(job: tuple[str, str]) -> float:
+    import warnings as w
+
+    folder, cache_path = job
+    os.environ["VOICESAFETY_CACHE"] = cache_path
+    with w.catch_warnings():
+        w.simplefilter("error", UserWarning)  # no entry may be found "corrupt" mid-write
+        clf = vs.Classifier.from_pretrained(folder, backend="onnx", device="cpu", threads=1)
+    return clf.score(_clip()).toxicity
+
+
+def test_processes_converting_at_once_share_one_entry(v1_dir, cache):
+    import multiprocessing as mp
+
+    pool = mp.get_context("spawn").Pool(2)
+    try:
+        got = pool.map_async(_load_in_child, [(str(v1_dir), str(cache))] * 2).get(timeout=600)
+    finally:
+        pool.terminate()
+        pool.join()
+    assert got[0] == pytest.approx(got[1], abs=1e-6)
+    assert len([p for p in (cache / "exports").iterdir() if p.name.startswith("onnx")]) == 1

@@ -12,6 +12,7 @@ voicesafety trusts it as its own output (its TorchScript files run without ``tru
 entry that fails (truncated, swapped, half-written, unreadable) is deleted and converted again,
 with a warning. The record lives in the same cache: it catches corruption and a swapped file,
 not someone who can rewrite the whole cache; keep ``$VOICESAFETY_CACHE`` writable only by you.
+Checking and building an entry happen under a per-entry lock (``exports/.locks/``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import hashlib
 import os
 import shutil
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -94,20 +97,40 @@ def entry_folder(module: nn.Module, spec: ModelSpec, backend: str) -> tuple[Path
     return cache_dir() / "exports" / f"{backend}-{key}", weights
 
 
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on one cache entry (POSIX ``flock``), so that processes loading
+    the same model at once wait for one conversion instead of discarding each other's."""
+    locks = folder.parent / ".locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with open(locks / f"{folder.name}.lock", "a+b") as handle:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX: no lock
+            yield
+            return
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
 def cached_export(module: nn.Module, spec: ModelSpec, tokenizer: Tokenizer | None,
                   backend: str) -> ExportedModel:
     """The ``backend`` form of ``module``, converted (with a parity check) on first use and
     checked against its recorded hashes on every later use; a corrupt entry is rebuilt."""
     folder, weights = entry_folder(module, spec, backend)
-    if not is_exported(folder):
-        if folder.exists():
-            shutil.rmtree(folder)  # a half-written entry (no manifest)
+    with _locked(folder):
+        if not is_exported(folder):
+            if folder.exists():
+                shutil.rmtree(folder)  # a half-written entry (no manifest)
+            return _build(module, spec, tokenizer, backend, folder, weights)
+        try:
+            return _read_entry(folder)
+        except ModelLoadError as exc:
+            _discard(folder, exc)
         return _build(module, spec, tokenizer, backend, folder, weights)
-    try:
-        return _read_entry(folder)
-    except ModelLoadError as exc:
-        _discard(folder, exc)
-    return _build(module, spec, tokenizer, backend, folder, weights)
 
 
 def _discard(folder: Path, reason: Exception) -> None:
