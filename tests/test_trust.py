@@ -78,7 +78,7 @@ def test_swapped_model_file_fails_loudly_with_the_fix(exported, tmp_path):
     _tamper_onnx(folder / "model.onnx")
     with pytest.raises(vs.IntegrityError, match="does not match the sha256") as info:
         vs.Classifier.from_pretrained(folder, device="cpu")
-    assert "voicesafety export" in str(info.value)
+    assert "voicesafety export CHECKPOINT --to onnx --out DIR" in str(info.value)
     # the lone file, with the manifest beside it, is checked too
     with pytest.raises(vs.IntegrityError):
         vs.Classifier.from_pretrained(folder / "model.onnx", device="cpu")

@@ -81,7 +81,14 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def member(folder: Path, name: object, where: Path) -> Path:
+def _fix(manifest: dict[str, object]) -> str:
+    """The command that rebuilds an exported folder (its backend filled in when known)."""
+    backend = manifest.get("backend")
+    to = backend if backend in EXPORT_BACKENDS else "BACKEND"
+    return f"voicesafety export CHECKPOINT --to {to} --out DIR"
+
+
+def member(folder: Path, name: object, where: Path, fix: str | None = None) -> Path:
     """``folder / name`` for a file name read from a manifest, refusing any that leaves the
     folder: absolute paths, ``..``, path separators, or a symlink resolving outside it.
 
@@ -102,7 +109,7 @@ def member(folder: Path, name: object, where: Path) -> Path:
             f"{where} names the file {name!r}, which is not a plain file name inside "
             f"{folder}: a manifest may only name files beside it (no '..', absolute paths, "
             "separators or symlinks leading out). The folder was edited by hand or tampered "
-            "with; re-export it: voicesafety export CHECKPOINT --to BACKEND --out DIR"
+            f"with; re-export it: {fix or _fix({})}"
         )
     return path
 
@@ -116,38 +123,36 @@ def verify_files(folder: Path, manifest: dict[str, object], where: Path) -> bool
             leaves the folder; the message says how to rebuild it.
     """
     hashes = manifest.get(HASHES)
+    fix = _fix(manifest)
     if hashes is None:
         key = folder.resolve()
         if key not in _warned_unhashed:
             _warned_unhashed.add(key)
             warnings.warn(
                 f"{folder} was exported without content hashes (voicesafety 0.1.0), so its "
-                "files cannot be checked for changes; re-export it to add them: voicesafety "
-                "export CHECKPOINT --to BACKEND --out DIR", UserWarning, stacklevel=4)
+                f"files cannot be checked for changes; re-export it to add them: {fix}",
+                UserWarning, stacklevel=4)
         return False
     if not isinstance(hashes, dict) or not hashes:
         raise IntegrityError(f"{where}: its {HASHES!r} field is not a table of file hashes; "
-                             "re-export the model: voicesafety export CHECKPOINT --to BACKEND "
-                             "--out DIR")
+                             f"re-export the model: {fix}")
     model_file = manifest.get("file")
     if model_file not in hashes:
         raise IntegrityError(f"{where} records no hash for its model file {model_file!r}; "
-                             "re-export the model: voicesafety export CHECKPOINT --to BACKEND "
-                             "--out DIR")
+                             f"re-export the model: {fix}")
     for name, want in hashes.items():
-        path = member(folder, name, where)
+        path = member(folder, name, where, fix)
         if not path.is_file():
-            raise IntegrityError(
-                f"{path} is missing but {where} records it; re-export the model: "
-                "voicesafety export CHECKPOINT --to BACKEND --out DIR")
+            raise IntegrityError(f"{path} is missing but {where} records it; re-export the "
+                                 f"model: {fix}")
         got = sha256_file(path)
         if got != want:
             raise IntegrityError(
                 f"{path} does not match the sha256 recorded in {where} when it was written "
                 f"(recorded {str(want)[:16]}..., now {got[:16]}..., {path.stat().st_size} "
                 "bytes): it was changed, replaced or truncated since, and is not loaded. "
-                "Re-export the model (voicesafety export CHECKPOINT --to BACKEND --out DIR); "
-                "a model converted on demand is rebuilt in the cache automatically."
+                f"Re-export the model ({fix}); a model converted on demand is rebuilt in the "
+                "cache automatically."
             )
     return True
 
@@ -220,7 +225,7 @@ def load_exported(
             raise ModelLoadError(f"cannot read {path / MANIFEST}: {exc}") from exc
         manifest = _parse(text, path / MANIFEST)
         folder = path
-        file = member(path, manifest.get("file", ""), path / MANIFEST)
+        file = member(path, manifest.get("file", ""), path / MANIFEST, _fix(manifest))
         if file.is_file():
             verified = verify_files(folder, manifest, path / MANIFEST)
     else:
