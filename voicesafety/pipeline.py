@@ -55,6 +55,11 @@ class ModelPart:
             trained=self.spec.trained,
         )
 
+    @property
+    def policy(self) -> ThresholdPolicy:
+        """The threshold policy this model's results are flagged under."""
+        return self.spec.policy
+
     def with_policy(self, policy: ThresholdPolicy) -> ModelPart:
         """The same model and backend under another threshold policy."""
         return ModelPart(self.spec.with_policy(policy), self.backend, self.tokenizer,
