@@ -207,7 +207,7 @@ class Classifier:
             )
         for key in ("audio", "text"):
             if given[key] is not None:
-                self._part(key)  # type: ignore[arg-type]  # ModalityError if absent
+                self._part(key)  # ModalityError if absent
         shared = given["policy"]
         if shared is not None:
             known = {label for part in (self._audio, self._text) if part is not None
