@@ -19,6 +19,7 @@ from .errors import (
     ModalityError,
     ModelLoadError,
     PolicyError,
+    SampleRateWarning,
     VoiceSafetyError,
 )
 from .evaluation import EvalReport, evaluate
@@ -43,6 +44,7 @@ __all__ = [
     "ModelLoadError",
     "PolicyError",
     "ResultList",
+    "SampleRateWarning",
     "TextResult",
     "ThresholdPolicy",
     "VoiceSafetyError",

@@ -6,12 +6,13 @@ module holds what users call, with their defaults and documentation.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, overload
 
-from .audio import AudioInput
-from .errors import ModalityError, ModelLoadError, PolicyError
+from .audio import AudioInput, is_array
+from .errors import ModalityError, ModelLoadError, PolicyError, SampleRateWarning
 from .formats.checkpoint import load_folder
 from .loading import load
 from .pipeline import ModelPart, score_audio, score_texts, text_probabilities
@@ -275,10 +276,15 @@ class Classifier:
         Args:
             audio: a path, raw file bytes, a binary file object, a numpy array or a torch
                 tensor (1-D mono or 2-D frames × channels), or a list of them.
-            sample_rate: rate of arrays and tensors in Hz (default 16000). Files carry their
-                own rate. Everything is resampled to the model's rate (16 kHz).
+            sample_rate: rate of arrays and tensors in Hz, in [1000, 768000]. Without it they
+                are taken to be at the model's rate (16 kHz) and a
+                :class:`~voicesafety.errors.SampleRateWarning` says so. Files carry their own
+                rate. Everything is resampled to the model's rate (16 kHz).
             window, hop: analysis window and hop in seconds (default 15 and 15, as the
                 models were trained). Clips no longer than ``window`` are scored whole.
+                ``window`` must hold at least the model's shortest input (0.25 s for the
+                embedded model) and at most 60 s; ``hop`` lies in [0.01, window]. The
+                embedded model is reliable with windows of 3 s or more (docs/audio.md).
             batch_size: windows per forward pass (only windows of equal length share one).
                 Default: 1 on CPU (larger batches were slower per audio-second there on every
                 backend, see docs/backends.md), 8 on CUDA.
@@ -287,13 +293,28 @@ class Classifier:
             progress: show a progress bar (default: only for long work, on a terminal).
 
         Returns:
-            An :class:`AudioResult` for one input, a list (in input order) for a list.
+            An :class:`AudioResult` for one input, a list (in input order) for a list. A
+            clip shorter than the model's shortest input is not run through the model: its
+            result has ``too_short=True``, no windows, toxicity 0 and no flags.
+
+        Raises:
+            InvalidInputError: bad ``sample_rate``, ``window``, ``hop``, ``batch_size`` or
+                ``errors`` (always raised), or a bad input (with ``errors="raise"``).
         """
         part = self.audio
         items: list[object] = list(audio) if isinstance(audio, (list, tuple)) else [audio]
         single = not isinstance(audio, (list, tuple))
         if not items:
             return ResultList()
+        if sample_rate is None and any(is_array(x) for x in items):
+            # Files carry their rate; samples do not. A 48 kHz array read as 16 kHz loses every
+            # flag, so the assumption is said aloud (once per call site: the default filter).
+            warnings.warn(
+                f"audio samples were given without sample_rate: assuming "
+                f"{part.spec.sample_rate} Hz. Pass sample_rate= (e.g. sample_rate=48000) with "
+                "arrays and tensors; a wrong rate gives wrong scores",
+                SampleRateWarning, stacklevel=2,
+            )
         results = score_audio(
             items, part, sample_rate=sample_rate, window=window, hop=hop,
             batch_size=self._batch_size(batch_size, cpu=1, cuda=8), errors=errors,

@@ -57,6 +57,10 @@ class AudioResult(_Result):
     ``scores`` holds, per label, the maximum over windows; ``windows`` the per-window scores;
     ``flags`` the toxic labels at or over their threshold under ``policy``; ``toxicity`` the
     maximum score over toxic labels (0 when the model has none).
+
+    ``too_short`` is true for a clip shorter than the shortest input the model can score
+    (0.25 s for the embedded model, 25 ms for WavLM): it is not run through the model, and
+    gets no windows, toxicity 0 and no flags (see docs/audio.md).
     """
 
     source: str
@@ -68,6 +72,7 @@ class AudioResult(_Result):
     toxicity: float
     policy: ThresholdPolicy
     model: ModelInfo
+    too_short: bool = False
 
     def _repr_html_(self) -> str:
         return audio_result_html(self)
