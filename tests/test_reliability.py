@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import unicodedata
 import warnings
 from pathlib import Path
 
@@ -209,3 +210,68 @@ def test_a_fifo_is_refused_before_anything_reads_it(tmp_path):
 def test_a_device_is_refused(mini):
     with pytest.raises(vs.AudioDecodeError, match="a device"):
         mini.score("/dev/zero")
+
+
+# ---------------------------------------------------------------- text normalisation
+
+Z = "\u200b"
+EVASIONS = {
+    "zero-width space per word": f"you{Z} are{Z} trash{Z}",
+    "zero-width space inside words": f"y{Z}ou a{Z}re tr{Z}ash",
+    "zero-width joiner": "you are tr\u200dash",
+    "bidi override": "you are \u202etrash\u202c",
+    "Cyrillic look-alikes": "уоu аrе trаsh",
+    "all-Cyrillic word among Latin": "you are тrаѕh",
+    "Greek look-alikes": "yου are τrαsh",
+    "fullwidth": "ｙｏｕ ａｒｅ ｔｒａｓｈ",
+}
+
+
+@pytest.mark.parametrize("name", list(EVASIONS))
+def test_evasions_score_like_the_clean_text(mini, name):
+    clean = mini.score_text("you are trash")
+    evaded = mini.score_text(EVASIONS[name])
+    assert clean.flagged and clean.toxicity > 0.9
+    assert evaded.scores == pytest.approx(clean.scores, abs=1e-6)
+    assert evaded.flags == clean.flags
+    assert evaded.text == EVASIONS[name]  # the result keeps the original text
+
+
+@pytest.mark.parametrize("text", [
+    "все хорошо, увидимся завтра",  # Russian: no look-alike folding
+    "Ελληνικά κείμενο",  # Greek
+    "café naïve résumé",  # Latin with accents
+    "gg wp everyone",
+])
+def test_genuine_text_is_left_alone(text):
+    from voicesafety.text import normalize_text
+
+    assert normalize_text(text) == unicodedata.normalize("NFKC", text)
+
+
+def test_normalisation_applies_to_hugging_face_tokenizers(roberta_dir):
+    clf = vs.Classifier.from_pretrained(roberta_dir, backend="torch")
+    clean = clf.score_text("you are trash")
+    for text in (f"you{Z} are{Z} trash", "you are \u202etrash\u202c", "уоu аrе trаsh"):
+        assert clf.score_text(text).scores == pytest.approx(clean.scores, abs=1e-6)
+
+
+def test_invisible_only_text_is_blank(mini):
+    result = mini.score_text(f"{Z}\u200d\u2060")
+    assert result.num_tokens == 0 and result.toxicity == 0.0 and not result.flagged
+
+
+def test_training_encodes_through_the_same_normalisation(mini):
+    from training.tokenizer import encode
+
+    tok = mini.text.tokenizer
+    ids, _ = encode(tok, ["you are trash", EVASIONS["Cyrillic look-alikes"]], max_length=32)
+    assert ids[0] == ids[1]
+
+
+def test_a_lone_surrogate_says_what_is_wrong(mini):
+    with pytest.raises(vs.InvalidInputError, match="lone surrogate U\\+DC80") as info:
+        mini.score_text("hi \udc80 there")
+    assert "max_length" not in str(info.value)
+    with pytest.raises(vs.InvalidInputError, match="input #1: text holds a lone surrogate"):
+        mini.score_text(["fine", "bad \ud800"])
