@@ -25,7 +25,15 @@ from .errors import (
 from .evaluation import EvalReport, evaluate
 from .metrics import JScore, j_score
 from .policy import ThresholdPolicy
-from .results import AudioResult, ErrorResult, ModelInfo, ResultList, TextResult, WindowScore
+from .results import (
+    AudioResult,
+    ErrorResult,
+    ModelInfo,
+    ResultList,
+    TextResult,
+    WindowScore,
+    format_table,
+)
 
 __all__ = [
     "AudioDecodeError",
@@ -51,6 +59,7 @@ __all__ = [
     "WindowScore",
     "__version__",
     "evaluate",
+    "format_table",
     "j_score",
 ]
 
