@@ -275,3 +275,21 @@ def test_a_lone_surrogate_says_what_is_wrong(mini):
     assert "max_length" not in str(info.value)
     with pytest.raises(vs.InvalidInputError, match="input #1: text holds a lone surrogate"):
         mini.score_text(["fine", "bad \ud800"])
+
+
+def test_non_finite_text_output_is_an_error():
+    broken = vs.Classifier.from_pretrained(backend="torch")
+    module = broken.text.backend.module
+    head = [m for m in module.modules() if isinstance(m, torch.nn.Linear)][-1]
+    with torch.no_grad():
+        head.bias[0] = float("nan")
+    with pytest.raises(vs.BackendError, match="NaN"):
+        broken.score_text("gg")
+    with pytest.raises(vs.BackendError, match="NaN"):
+        broken.score_text(["gg"], as_tensor=True)
+
+
+def test_from_pretrained_takes_a_plain_threshold_dict():
+    clf = vs.Classifier.from_pretrained(backend="torch", policy={"Profanity": 0.25})
+    assert clf.policies == {"audio": vs.ThresholdPolicy(thresholds={"Profanity": 0.25}),
+                            "text": vs.ThresholdPolicy(thresholds={"Profanity": 0.25})}

@@ -338,4 +338,9 @@ def text_probabilities(
             rows = torch.as_tensor(batch, dtype=torch.long, device=device)
             # Written into a normal tensor: no inference-mode tensor escapes to the caller.
             out.index_copy_(0, rows, activate_torch(logits.to(device).float(), spec.activation))
+        if not bool(torch.isfinite(out).all()):
+            raise BackendError(
+                f"{spec.name} returned NaN or infinite scores: a broken model or export; try "
+                "backend='torch'"
+            )
     return out
