@@ -293,3 +293,16 @@ def test_from_pretrained_takes_a_plain_threshold_dict():
     clf = vs.Classifier.from_pretrained(backend="torch", policy={"Profanity": 0.25})
     assert clf.policies == {"audio": vs.ThresholdPolicy(thresholds={"Profanity": 0.25}),
                             "text": vs.ThresholdPolicy(thresholds={"Profanity": 0.25})}
+
+
+def test_non_finite_output_in_a_list_raises_once_naming_the_inputs(tmp_path, speech):
+    import soundfile as sf
+
+    broken = vs.Classifier.from_pretrained(backend="torch")
+    with torch.no_grad():
+        broken.audio.backend.module.classifier.bias[0] = float("nan")
+    path = tmp_path / "a.wav"
+    sf.write(path, speech, 16_000)
+    with pytest.raises(vs.BackendError) as info:
+        broken.score([path, path])
+    assert str(info.value).startswith("the model returned NaN") and "a.wav" in str(info.value)

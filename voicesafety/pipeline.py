@@ -87,6 +87,14 @@ class _Item:
     too_short: bool = False
 
 
+class _Failed(Exception):
+    """Carries a model failure out of a batch (it concerns every input of the batch)."""
+
+    def __init__(self, error: VoiceSafetyError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def progress_bar(**kwargs: object) -> tqdm:
     """A tqdm bar: the notebook widget when ipywidgets is installed, else a text bar.
 
@@ -174,8 +182,7 @@ def score_audio(
                 "[-1, 1]?) and try backend='torch'"
             )
             if errors == "raise":
-                first = live[0][0]
-                raise error if single else at_index(error, first.index)
+                raise _Failed(error)  # names its inputs; not re-wrapped with one index below
             for st, _, _ in live:
                 st.error = error
             return
@@ -207,6 +214,9 @@ def score_audio(
                     flush(len(win.samples))
                 elif pending > 4 * batch_size:  # bound memory: flush the fullest bucket
                     flush(max(buckets, key=lambda n: len(buckets[n])))
+        except _Failed as failed:
+            bar.close()
+            raise failed.error from None
         except VoiceSafetyError as exc:
             if errors == "raise":
                 bar.close()
@@ -217,6 +227,8 @@ def score_audio(
     try:
         for length in list(buckets):
             flush(length)
+    except _Failed as failed:
+        raise failed.error from None
     finally:
         bar.close()
 
