@@ -20,13 +20,22 @@ from .errors import (
     ModalityError,
     ModelLoadError,
     PolicyError,
+    SampleRateWarning,
     UntrustedCodeError,
     VoiceSafetyError,
 )
 from .evaluation import EvalReport, evaluate
 from .metrics import JScore, j_score
 from .policy import ThresholdPolicy
-from .results import AudioResult, ErrorResult, ModelInfo, ResultList, TextResult, WindowScore
+from .results import (
+    AudioResult,
+    ErrorResult,
+    ModelInfo,
+    ResultList,
+    TextResult,
+    WindowScore,
+    format_table,
+)
 
 __all__ = [
     "AudioDecodeError",
@@ -46,6 +55,7 @@ __all__ = [
     "ModelLoadError",
     "PolicyError",
     "ResultList",
+    "SampleRateWarning",
     "TextResult",
     "UntrustedCodeError",
     "ThresholdPolicy",
@@ -53,6 +63,7 @@ __all__ = [
     "WindowScore",
     "__version__",
     "evaluate",
+    "format_table",
     "j_score",
 ]
 

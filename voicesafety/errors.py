@@ -56,6 +56,11 @@ class MissingDependencyError(VoiceSafetyError, ImportError):
     """An optional dependency (an extra such as ``plot`` or ``eval``) is not installed."""
 
 
+class SampleRateWarning(UserWarning):
+    """Audio samples (an array or tensor) were given without ``sample_rate``: the model's rate
+    is assumed. Pass ``sample_rate=`` to say the real one (and silence this)."""
+
+
 def at_index(error: VoiceSafetyError, index: int) -> VoiceSafetyError:
     """Return a copy of ``error`` (same class) whose message names the failing list index.
 
