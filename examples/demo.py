@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 
 import voicesafety as vs
-from voicesafety.cli import _fmt_scores, _table, untrained_note
 
 HERE = Path(__file__).resolve().parent
 TEXTS = [
@@ -34,19 +33,12 @@ def main() -> int:
         names = [p.name for p in clips]
     else:  # no bundled clips: one second of a quiet tone, to show the pipeline
         tone = 0.1 * np.sin(2 * np.pi * 220 * np.arange(16_000) / 16_000).astype(np.float32)
-        audio_results, names = [clf.score(tone)], ["<220 Hz tone>"]
-    rows = [[n, f"{r.duration:.1f}s", f"{r.toxicity:.2f}", ",".join(r.flags) or "-",
-             _fmt_scores(r.scores)] for n, r in zip(names, audio_results)]
+        audio_results, names = [clf.score(tone, sample_rate=16_000)], ["<220 Hz tone>"]
     print("Audio")
-    print(_table(rows, ["clip", "length", "toxicity", "flags", "top scores"]), "\n")
+    print(vs.format_table(audio_results, names=names), "\n")
 
-    rows = [[t, f"{r.toxicity:.2f}", ",".join(r.flags) or "-", _fmt_scores(r.scores)]
-            for t, r in zip(TEXTS, clf.score_text(TEXTS))]
-    print("Text")
-    print(_table(rows, ["text", "toxicity", "flags", "top scores"]))
-    note = untrained_note(clf)
-    if note:
-        print("\n" + note)
+    print("Text")  # the table says so when the model is untrained
+    print(vs.format_table(clf.score_text(TEXTS)))
     return 0
 
 

@@ -34,7 +34,7 @@ def main() -> None:
     policy.to_json(path)
     print(f"\ncalibrated policy written to {path}")
 
-    calibrated = clf.with_policy(vs.ThresholdPolicy.from_json(path))
+    calibrated = clf.with_policy(text=vs.ThresholdPolicy.from_json(path))  # text thresholds
     after = vs.evaluate(calibrated, DATA / "texts.csv", target_fpr=args.target_fpr)
     for label, m in after.per_label.items():
         assert m.fpr is None or m.fpr <= args.target_fpr, (label, m.fpr)

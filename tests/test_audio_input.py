@@ -87,10 +87,13 @@ def test_silence_scores_normally(clf):
     assert all(0.0 <= v <= 1.0 for v in result.scores.values())
 
 
-def test_very_short_clip_is_padded_to_the_model_minimum(clf):
-    result = clf.score(np.full(40, 0.1, np.float32))  # 2.5 ms, less than one conv frame
+def test_a_clip_shorter_than_the_model_minimum_is_too_short_not_scored(clf):
+    result = clf.score(np.full(40, 0.1, np.float32), sample_rate=16_000)  # 2.5 ms < 400 samples
     assert result.duration == pytest.approx(40 / 16_000)
-    assert all(0.0 <= v <= 1.0 for v in result.scores.values())
+    assert result.too_short and result.windows == [] and not result.flagged
+    assert result.toxicity == 0.0 and set(result.scores) == set(clf.labels)
+    enough = clf.score(np.full(400, 0.1, np.float32), sample_rate=16_000)  # WavLM's minimum
+    assert not enough.too_short and len(enough.windows) == 1
 
 
 def test_long_audio_windows_and_durations(clf, rng):

@@ -53,7 +53,7 @@ def test_exported_audio_folder_loads_alone(exported, v1_dir, tmp_path, rng, back
     shutil.copytree(src, moved)  # no reference to the original checkpoint
     manifest = json.loads((moved / ex.MANIFEST).read_text())
     assert manifest["backend"] == backend and manifest["parity"]["passed"]
-    clf = vs.Classifier.from_pretrained(moved)
+    clf = vs.Classifier.from_pretrained(moved, trust_code=backend == "torchscript")
     ref = vs.Classifier.from_pretrained(v1_dir, backend="torch", device="cpu")
     assert clf.labels == ref.labels and clf.toxic_labels == ref.toxic_labels
     assert "NoViolation" not in clf.toxic_labels
@@ -96,11 +96,11 @@ def test_onnx_file_by_path_with_embedded_metadata(exported, tmp_path, rng):
 
 def test_torchscript_file_by_path(exported, tmp_path, rng):
     src, _ = exported["v1", "torchscript"]
-    clf = vs.Classifier.from_pretrained(src / "model.pt")
+    clf = vs.Classifier.from_pretrained(src / "model.pt", trust_code=True)
     assert clf.backend == "torchscript"
     lone = tmp_path / "m.pt"
     shutil.copy(src / "model.pt", lone)
-    assert vs.Classifier.from_pretrained(lone).labels == clf.labels
+    assert vs.Classifier.from_pretrained(lone, trust_code=True).labels == clf.labels
 
 
 def test_file_without_manifest_is_a_clear_error(exported, tmp_path):

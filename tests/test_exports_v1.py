@@ -67,7 +67,7 @@ def test_torch_reference_is_unchanged(torch_results, name):
 def test_folder_written_by_0_1_0_loads_and_scores(torch_results, tmp_path, name, backend):
     moved = tmp_path / name
     shutil.copytree(FIXTURES / backend / name, moved)  # alone: no source checkpoint beside it
-    clf = vs.Classifier.from_pretrained(moved, device="cpu")
+    clf = vs.Classifier.from_pretrained(moved, device="cpu", trust_code=backend == "torchscript")
     ref = REFERENCE[name]
     assert clf.backend == backend
     assert clf.labels == ref["labels"] and clf.toxic_labels == ref["toxic_labels"]
@@ -85,12 +85,28 @@ def test_folder_written_by_0_1_0_loads_and_scores(torch_results, tmp_path, name,
             assert g.flags == w.flags
 
 
+def test_folder_without_hashes_loads_with_one_warning(tmp_path):
+    moved = tmp_path / "onnx-wavlm"
+    shutil.copytree(FIXTURES / "onnx" / "wavlm", moved)
+    with pytest.warns(UserWarning, match="without content hashes") as record:
+        vs.Classifier.from_pretrained(moved, device="cpu")
+        vs.Classifier.from_pretrained(moved, device="cpu")
+    assert len([w for w in record if "content hashes" in str(w.message)]) == 1
+
+
+def test_torchscript_written_by_0_1_0_needs_trust(tmp_path):
+    moved = tmp_path / "ts-wavlm"
+    shutil.copytree(FIXTURES / "torchscript" / "wavlm", moved)
+    with pytest.raises(vs.UntrustedCodeError, match="trust_code=True"):
+        vs.Classifier.from_pretrained(moved, device="cpu")
+
+
 @pytest.mark.parametrize("backend", sorted(BOUNDS))
 def test_lone_model_file_written_by_0_1_0_loads(tmp_path, backend):
     folder = FIXTURES / backend / "wavlm"
     manifest = json.loads((folder / "voicesafety.json").read_text(encoding="utf-8"))
     lone = tmp_path / manifest["file"]
     shutil.copy(folder / manifest["file"], lone)  # the manifest embedded in the file only
-    clf = vs.Classifier.from_pretrained(lone, device="cpu")
+    clf = vs.Classifier.from_pretrained(lone, device="cpu", trust_code=backend == "torchscript")
     assert clf.backend == backend and clf.labels == REFERENCE["wavlm"]["labels"]
     assert clf.policy.model_dump() == REFERENCE["wavlm"]["policy"]

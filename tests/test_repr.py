@@ -166,3 +166,49 @@ def test_importing_voicesafety_does_not_import_matplotlib():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+# ---------------------------------------------------------------- issue 19: readable output
+
+
+def test_print_shows_a_short_rounded_summary_not_every_float():
+    import numpy as np
+
+    import voicesafety as vs
+
+    clf = vs.Classifier.from_pretrained(backend="torch")
+    text = clf.score_text("you are trash")
+    shown = str(text)
+    assert shown.startswith("TextResult 'you are trash': FLAGGED Harassment")
+    assert f"Harassment={text.scores['Harassment']:.2f}" in shown
+    assert repr(text.scores["Harassment"]) not in shown  # no full-precision floats
+    assert "thresholds" not in shown and len(shown.splitlines()) <= 3  # no policy dump
+    audio = clf.score("examples/audio/toxic_harassment.ogg", window=3.0, hop=1.5)
+    lines = str(audio).splitlines()
+    assert lines[0].startswith("AudioResult examples/audio/toxic_harassment.ogg (4.59 s, 3 "
+                               "windows): FLAGGED Harassment")
+    assert [line.split()[0] for line in lines[2:]] == ["0.0–3.0", "1.5–4.5", "3.0–4.6"]
+    short = clf.score(np.zeros(100, np.float32), sample_rate=16_000)
+    assert "too short" in str(short)
+    assert audio.summary() == str(audio) and "thresholds" in repr(audio)  # repr keeps all
+
+
+def test_format_table_and_result_lists_print_one_row_each():
+    import numpy as np
+
+    import voicesafety as vs
+
+    clf = vs.Classifier.from_pretrained(backend="torch")
+    results = clf.score(["examples/audio/clean_gg.ogg", b"junk", np.zeros(100, np.float32)],
+                        sample_rate=16_000, errors="return")
+    table = vs.format_table(results, names=["gg", "junk", "blip"])
+    lines = table.splitlines()
+    assert lines[0].split() == ["clip", "length", "toxicity", "flags", "top", "scores"]
+    assert lines[2].split()[:4] == ["gg", "3.0s", f"{results[0].toxicity:.2f}", "-"]
+    assert lines[3].split()[:4] == ["junk", "-", "ERROR", "AudioDecodeError"]
+    assert "too short" in lines[-1]
+    assert str(results) == vs.format_table(results)
+    texts = clf.score_text(["gg", "line\nbreak"])
+    assert vs.format_table(texts).splitlines()[0].split()[0] == "text"
+    assert "line break" in vs.format_table(texts)  # one row per result, whatever the text
+    assert vs.format_table(texts[0]).count("\n") == 2  # a single result is a one-row table

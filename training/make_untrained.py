@@ -38,6 +38,7 @@ def main() -> None:
             "labels": LABELS,
             "problem_type": "multi_label_classification",
             "sample_rate": 16000,
+            "min_samples": 4000,  # as train_mini's audio_min_samples
             "trained": False,
             "arch": {"num_labels": len(LABELS), **AUDIO_ARCH},
             "version": VERSION,

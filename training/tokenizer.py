@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
-from voicesafety.text import TextEncoder, pad_batch
+from voicesafety.text import TextEncoder, normalize_text, pad_batch
 
 PAD = "<pad>"
 UNK = "<unk>"
@@ -36,7 +36,8 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000) -> Tokenizer:
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator(texts, trainer=trainer)
+    # the corpus as the encoder will see text (TextEncoder.encode applies normalize_text)
+    tok.train_from_iterator((normalize_text(t) for t in texts), trainer=trainer)
     assert tok.token_to_id(PAD) == 0
     return tok
 

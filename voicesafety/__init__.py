@@ -14,17 +14,28 @@ from .errors import (
     AudioDecodeError,
     BackendError,
     InputTypeError,
+    IntegrityError,
     InvalidInputError,
     MissingDependencyError,
     ModalityError,
     ModelLoadError,
     PolicyError,
+    SampleRateWarning,
+    UntrustedCodeError,
     VoiceSafetyError,
 )
 from .evaluation import EvalReport, evaluate
 from .metrics import JScore, j_score
 from .policy import ThresholdPolicy
-from .results import AudioResult, ErrorResult, ModelInfo, ResultList, TextResult, WindowScore
+from .results import (
+    AudioResult,
+    ErrorResult,
+    ModelInfo,
+    ResultList,
+    TextResult,
+    WindowScore,
+    format_table,
+)
 
 __all__ = [
     "AudioDecodeError",
@@ -35,6 +46,7 @@ __all__ = [
     "ErrorResult",
     "EvalReport",
     "InputTypeError",
+    "IntegrityError",
     "JScore",
     "InvalidInputError",
     "MissingDependencyError",
@@ -43,12 +55,15 @@ __all__ = [
     "ModelLoadError",
     "PolicyError",
     "ResultList",
+    "SampleRateWarning",
     "TextResult",
+    "UntrustedCodeError",
     "ThresholdPolicy",
     "VoiceSafetyError",
     "WindowScore",
     "__version__",
     "evaluate",
+    "format_table",
     "j_score",
 ]
 

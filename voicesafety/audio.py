@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,20 @@ FileInput = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, BinaryI
 BLOCK_FRAMES = 1 << 18
 #: soxr quality used by librosa >= 0.10 by default (``res_type="soxr_hq"``).
 RESAMPLE_QUALITY = "HQ"
+#: Sample rates accepted (Hz), for arrays and files alike: from 1 kHz (below anything used for
+#: speech) to 768 kHz (the highest common converter rate). Checked before any resampling, so an
+#: absurd rate cannot ask soxr for gigabytes.
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1_000, 768_000
+#: Largest accepted sample magnitude. Float audio is expected in [-1, 1]; integer PCM stored as
+#: floats reaches 32768 (int16), so ±65536 leaves room. Beyond it the samples are not audio at
+#: any common scale, and around 1e19 the models' squared energies overflow float32 (NaN scores).
+MAX_AMPLITUDE = 65_536.0
+#: Longest analysis window (seconds). The models were trained on windows of at most 15 s; a
+#: window is run in one forward pass, whose memory grows with its length (quadratically in
+#: attention), so longer windows are refused rather than risked.
+MAX_WINDOW = 60.0
+#: Shortest hop (seconds): shorter hops only repeat work on near-identical windows.
+MIN_HOP = 0.01
 
 
 @dataclass(frozen=True)
@@ -86,6 +101,11 @@ def _to_float32(array: np.ndarray) -> np.ndarray:
     )
 
 
+def is_array(item: object) -> bool:
+    """Whether an input is samples (a numpy array or a torch tensor), not a file."""
+    return isinstance(item, (np.ndarray, np.generic)) or is_tensor(item)
+
+
 def _as_numpy(item: object) -> np.ndarray | None:
     """numpy view of a numpy array or torch tensor (any device), else None."""
     if isinstance(item, (np.ndarray, np.generic)):
@@ -93,7 +113,18 @@ def _as_numpy(item: object) -> np.ndarray | None:
     if is_tensor(item):
         if item.is_complex():
             raise InputTypeError("complex tensors are not audio; pass real samples")
-        return to_numpy(item)
+        if item.is_meta:
+            raise InvalidInputError(
+                "a tensor on the 'meta' device holds no samples (only a shape); pass a tensor "
+                "with data, e.g. one created on 'cpu' or 'cuda'"
+            )
+        try:
+            return to_numpy(item)
+        except (RuntimeError, TypeError, NotImplementedError) as exc:
+            raise InvalidInputError(
+                f"cannot read the samples of this tensor ({exc}); pass a plain CPU or CUDA "
+                "tensor, e.g. x.detach().cpu()"
+            ) from exc
     return None
 
 
@@ -118,8 +149,6 @@ def mono_float32(array: np.ndarray) -> np.ndarray:
             "layout). Pass the transpose (x.T) or one channel (x[0])."
         )
     samples = _to_float32(array)
-    if samples.ndim == 2:
-        samples = samples.mean(axis=1, dtype=np.float32)
     if samples.size == 0:
         raise InvalidInputError("audio is empty (0 samples); pass at least a few milliseconds")
     finite = np.isfinite(samples)
@@ -129,7 +158,21 @@ def mono_float32(array: np.ndarray) -> np.ndarray:
             f"audio has {bad} NaN or infinite sample(s); clean it first, "
             "e.g. np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=-1.0)"
         )
+    check_amplitude(samples, "audio")
+    if samples.ndim == 2:
+        samples = samples.mean(axis=1, dtype=np.float32)
     return np.ascontiguousarray(samples)
+
+
+def check_amplitude(samples: np.ndarray, name: str) -> None:
+    """Raise :class:`InvalidInputError` when a (finite) sample exceeds :data:`MAX_AMPLITUDE`."""
+    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
+    if peak > MAX_AMPLITUDE:
+        raise InvalidInputError(
+            f"{name} has samples of magnitude up to {peak:.3g}: float audio must lie in "
+            f"[-1, 1] (at most ±{MAX_AMPLITUDE:g} is accepted). Scale it first, e.g. "
+            "x / np.abs(x).max(), or pass integer PCM as an integer array"
+        )
 
 
 def resample(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
@@ -154,13 +197,63 @@ def _fix_length(samples: np.ndarray, size: int) -> np.ndarray:
 # --------------------------------------------------------------------------- sources
 
 
-def _check_rate(sample_rate: int | None) -> None:
-    if sample_rate is not None and (
-        isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer))
-        or sample_rate <= 0
-    ):
+def check_rate(sample_rate: object, what: str = "sample_rate") -> None:
+    """Raise :class:`InvalidInputError` unless ``sample_rate`` is None or an int in
+    [:data:`MIN_SAMPLE_RATE`, :data:`MAX_SAMPLE_RATE`] Hz."""
+    if sample_rate is None:
+        return
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)):
         raise InvalidInputError(
-            f"sample_rate must be a positive integer (Hz), got {sample_rate!r}"
+            f"{what} must be an integer number of Hz (e.g. 16000, 44100, 48000), got "
+            f"{sample_rate!r}"
+        )
+    if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
+        raise InvalidInputError(
+            f"{what} must lie in [{MIN_SAMPLE_RATE}, {MAX_SAMPLE_RATE}] Hz, got {sample_rate}. "
+            "It is the rate of the samples given, in Hz: e.g. 16000, 44100 or 48000"
+        )
+
+
+def check_regular_file(path: Path) -> None:
+    """Refuse a FIFO, socket or device path before anything opens it (reading one can block
+    forever or never end)."""
+    mode = path.stat().st_mode
+    if not stat.S_ISREG(mode):
+        kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a file")
+        raise AudioDecodeError(
+            f"{path} is {kind}, not a regular file: voicesafety reads audio files only. Read "
+            "the stream yourself and pass the samples (an array with sample_rate=) or bytes"
+        )
+
+
+def check_window(window: float, hop: float, rate: int, min_samples: int) -> None:
+    """Raise :class:`InvalidInputError` unless ``window`` and ``hop`` (seconds) are usable.
+
+    ``window`` must hold at least ``min_samples`` (the shortest input the model can score)
+    and at most :data:`MAX_WINDOW` seconds; ``hop`` must lie in [:data:`MIN_HOP`, ``window``].
+    """
+    shortest = min_samples / rate
+    for name, value in (("window", window), ("hop", hop)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise InvalidInputError(f"{name} must be a number of seconds, got {value!r}")
+        if not math.isfinite(value) or value <= 0:
+            raise InvalidInputError(
+                f"{name} must be a positive, finite number of seconds, got {value!r} "
+                "(the default window and hop are 15 s, as the models were trained)"
+            )
+    if not shortest <= window <= MAX_WINDOW:
+        raise InvalidInputError(
+            f"window must lie in [{shortest:g}, {MAX_WINDOW:g}] seconds for this model, got "
+            f"{window!r}: shorter windows hold less than the model can score "
+            f"({min_samples} samples at {rate} Hz), longer ones exceed what one forward pass "
+            "should hold. Below about 3 s the embedded model is unreliable (docs/audio.md)"
+        )
+    if not MIN_HOP <= hop <= window:
+        raise InvalidInputError(
+            f"hop must lie in [{MIN_HOP:g}, window={window:g}] seconds, got {hop!r}"
+            + (": audio between windows would be skipped" if hop > window else "")
+            + "; e.g. hop = window / 2"
         )
 
 
@@ -175,6 +268,7 @@ def _open_soundfile(item: FileInput) -> sf.SoundFile:
             raise AudioDecodeError(f"no such audio file: {str(item)!r}.{hint}")
         if path.is_dir():
             raise AudioDecodeError(f"{path} is a folder; pass an audio file inside it")
+        check_regular_file(path)
         if path.stat().st_size == 0:
             raise AudioDecodeError(f"{path} is an empty file (0 bytes)")
         target: str | BinaryIO = str(path)
@@ -205,7 +299,7 @@ class AudioSource:
     """
 
     def __init__(self, item: object, target_rate: int, sample_rate: int | None = None) -> None:
-        _check_rate(sample_rate)
+        check_rate(sample_rate)
         self.name = describe(item)
         self.target_rate = target_rate
         self._array: np.ndarray | None = None
@@ -221,6 +315,11 @@ class AudioSource:
             # anything with read() is handed to libsndfile as a binary file object
             self._file = _open_soundfile(cast(FileInput, item))
             self.input_rate = self._file.samplerate
+            try:
+                check_rate(self.input_rate, f"the sample rate of {self.name}")
+            except InvalidInputError:
+                self._file.close()
+                raise
             if self._file.frames == 0:
                 self._file.close()
                 raise InvalidInputError(f"{self.name} holds no audio (0 frames)")
@@ -251,6 +350,7 @@ class AudioSource:
                             else block[:, 0])
                     if not np.isfinite(mono).all():
                         raise InvalidInputError(f"{self.name} has NaN or infinite samples")
+                    check_amplitude(mono, self.name)
                     n_in += len(mono)
                     out = stream.resample_chunk(mono, last=False) if stream else mono
                     n_out += len(out)
@@ -274,12 +374,11 @@ def windows(
     rate: int,
     window: float,
     hop: float,
-    min_samples: int = 0,
 ) -> Iterator[Window]:
     """Cut a stream of blocks into analysis windows, exactly as Roblox's ``inference.py``.
 
-    A clip of at most ``window`` seconds is one window, unpadded (but zero-padded up to
-    ``min_samples``, the shortest input the model accepts). A longer clip gives windows of
+    A clip of at most ``window`` seconds is one window, unpadded (the pipeline does not run a
+    model on a clip shorter than the model's ``min_samples``). A longer clip gives windows of
     ``int(window * rate)`` samples starting every ``int(hop * rate)`` samples; the first
     window that runs past the end is zero-padded and is the last.
     """
@@ -309,10 +408,7 @@ def windows(
     if total == 0:
         raise InvalidInputError("audio is empty (0 samples)")
     if not long_clip:
-        samples = buffer
-        if len(samples) < min_samples:
-            samples = np.pad(samples, (0, min_samples - len(samples)))
-        yield Window(np.ascontiguousarray(samples), 0.0, total / rate)
+        yield Window(np.ascontiguousarray(buffer), 0.0, total / rate)
         return
     while start < total:
         lo = start - offset
@@ -326,15 +422,18 @@ def windows(
         start += stride
 
 
-def estimate_seconds(item: object, sample_rate: int | None) -> float:
-    """Duration of an input without decoding it (0 when unknown); for progress bars."""
+def estimate_samples(item: object, sample_rate: int | None, target_rate: int) -> int:
+    """Length of an input at ``target_rate`` without decoding it (0 when unknown); for
+    progress bars. Never opens anything but a regular file."""
     try:
         if isinstance(item, (str, os.PathLike)):
+            if not stat.S_ISREG(os.stat(item).st_mode):
+                return 0  # a FIFO or device: never opened here (scoring refuses it)
             info = sf.info(str(item))
-            return float(info.frames / info.samplerate)
+            return _resampled_length(int(info.frames), int(info.samplerate), target_rate)
         shape = getattr(item, "shape", None)
         if shape:
-            return float(shape[0]) / float(sample_rate or 16_000)
+            return _resampled_length(int(shape[0]), int(sample_rate or target_rate), target_rate)
     except Exception:  # noqa: BLE001 - only an estimate; real errors surface when scoring
-        return 0.0
-    return 0.0
+        return 0
+    return 0

@@ -6,11 +6,13 @@ module holds what users call, with their defaults and documentation.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, overload
 
-from .audio import AudioInput
-from .errors import ModalityError, ModelLoadError
+from .audio import AudioInput, is_array
+from .errors import ModalityError, ModelLoadError, PolicyError, SampleRateWarning
 from .formats.checkpoint import load_folder
 from .loading import load
 from .pipeline import ModelPart, score_audio, score_texts, text_probabilities
@@ -52,6 +54,8 @@ class Classifier:
         device: str = "auto",
         policy: ThresholdPolicy | str | Path | dict[str, object] | None = None,
         revision: str | None = None,
+        trust_code: bool | None = None,
+        threads: int | None = None,
     ) -> Classifier:
         """Load a classifier.
 
@@ -66,13 +70,23 @@ class Classifier:
             policy: a :class:`ThresholdPolicy`, a path to its JSON, or None for the model's
                 own policy.
             revision: hub revision (branch, tag or commit) for hub ids.
+            trust_code: allow a TorchScript ``.pt`` from this path or hub id to run (loading
+                one runs the program stored in it). None: only if ``$VOICESAFETY_TRUST_CODE``
+                is ``1``. Not needed for checkpoints, ONNX files, or the conversions
+                voicesafety caches itself (their hashes are checked).
+            threads: CPU threads for torch, TorchScript and ONNX Runtime. None:
+                ``$VOICESAFETY_THREADS``, else the CPUs not already busy (docs/backends.md).
 
         Raises:
             ModelLoadError: the model cannot be found, downloaded or read; the message says
-                how to fix it.
+                how to fix it. Its subclasses :class:`~voicesafety.errors.IntegrityError` (a
+                file differs from the hash recorded when it was written) and
+                :class:`~voicesafety.errors.UntrustedCodeError` (TorchScript without
+                ``trust_code``).
         """
         name, parts = load(name_or_path, backend=backend, device=device,
-                           policy=policy, revision=revision)
+                           policy=policy, revision=revision, trust_code=trust_code,
+                           threads=threads)
         return cls(parts.get("audio"), parts.get("text"), name)
 
     # ------------------------------------------------------------------ properties
@@ -138,8 +152,19 @@ class Classifier:
 
     @property
     def policy(self) -> ThresholdPolicy:
-        """The threshold policy in force (of the audio model, else of the text model)."""
+        """The audio model's threshold policy (the text model's for a text-only classifier).
+
+        The audio and text models each keep their own policy (the embedded default ships
+        different calibrated thresholds for each): see :attr:`policies`, or
+        ``clf.audio.policy`` / ``clf.text.policy``.
+        """
         return self._first().spec.policy
+
+    @property
+    def policies(self) -> dict[str, ThresholdPolicy]:
+        """The threshold policy of each model, by modality: ``{"audio": ..., "text": ...}``."""
+        parts = (("audio", self._audio), ("text", self._text))
+        return {m: part.spec.policy for m, part in parts if part is not None}
 
     @property
     def device(self) -> str:
@@ -151,13 +176,73 @@ class Classifier:
         """The backend the models run on."""
         return self._first().backend.name
 
-    def with_policy(self, policy: ThresholdPolicy | str | Path | dict[str, object]) -> Classifier:
-        """A classifier sharing these models, with another threshold policy."""
-        new_policy = ThresholdPolicy.coerce(policy)
-        assert new_policy is not None
-        audio, text = (None if part is None else part.with_policy(new_policy)
-                       for part in (self._audio, self._text))
-        return Classifier(audio, text, self.name)
+    def with_policy(
+        self,
+        policy: ThresholdPolicy | str | Path | Mapping[str, object] | None = None,
+        *,
+        audio: ThresholdPolicy | str | Path | Mapping[str, object] | None = None,
+        text: ThresholdPolicy | str | Path | Mapping[str, object] | None = None,
+        replace: bool = False,
+    ) -> Classifier:
+        """A classifier sharing these models, with other thresholds.
+
+        By default the given thresholds are laid over each model's current ones: labels not
+        named keep theirs (the shipped, calibrated thresholds), and ``default`` changes only
+        when set explicitly. ``replace=True`` uses the given policy as it is instead.
+
+        Args:
+            policy: for both models: a :class:`ThresholdPolicy`, a plain dict of thresholds
+                (``{"Profanity": 0.9}``), a dict of the policy's fields, or a path to its
+                JSON. Each model takes the labels it has; a label that no model has is an
+                error.
+            audio: for the audio model only (applied after ``policy``).
+            text: for the text model only (applied after ``policy``).
+            replace: replace each model's policy instead of updating it.
+
+        Raises:
+            PolicyError: a threshold outside [0, 1], a label no model has, or nothing given.
+
+        Example:
+            >>> clf = Classifier.from_pretrained()                      # doctest: +SKIP
+            >>> strict = clf.with_policy({"Harassment": 0.5})           # doctest: +SKIP
+            >>> strict.policies["text"].threshold("Profanity")          # doctest: +SKIP
+            0.9863
+        """
+        given = {
+            "policy": ThresholdPolicy.coerce(policy),
+            "audio": ThresholdPolicy.coerce(audio),
+            "text": ThresholdPolicy.coerce(text),
+        }
+        if all(p is None for p in given.values()):
+            raise PolicyError(
+                "with_policy needs thresholds: e.g. clf.with_policy({'Profanity': 0.9}), "
+                "or audio=/text= for one model"
+            )
+        for key in ("audio", "text"):
+            if given[key] is not None:
+                self._part(key)  # ModalityError if absent
+        shared = given["policy"]
+        if shared is not None:
+            known = {label for part in (self._audio, self._text) if part is not None
+                     for label in part.spec.labels}
+            shared.check_labels(known)  # a label that no model has is a typo
+
+        def apply(part: ModelPart | None, own: ThresholdPolicy | None) -> ModelPart | None:
+            if part is None:
+                return None
+            current = part.spec.policy
+            for update in (shared, own):
+                if update is None:
+                    continue
+                if update is shared:  # each model takes the labels it has
+                    labels = set(part.spec.labels)
+                    update = update.model_copy(update={"thresholds": {
+                        k: v for k, v in update.thresholds.items() if k in labels}})
+                current = update if replace else current.updated(update)
+            return part.with_policy(current)
+
+        return Classifier(apply(self._audio, given["audio"]), apply(self._text, given["text"]),
+                          self.name)
 
     def __repr__(self) -> str:
         return (
@@ -203,10 +288,15 @@ class Classifier:
         Args:
             audio: a path, raw file bytes, a binary file object, a numpy array or a torch
                 tensor (1-D mono or 2-D frames × channels), or a list of them.
-            sample_rate: rate of arrays and tensors in Hz (default 16000). Files carry their
-                own rate. Everything is resampled to the model's rate (16 kHz).
+            sample_rate: rate of arrays and tensors in Hz, in [1000, 768000]. Without it they
+                are taken to be at the model's rate (16 kHz) and a
+                :class:`~voicesafety.errors.SampleRateWarning` says so. Files carry their own
+                rate. Everything is resampled to the model's rate (16 kHz).
             window, hop: analysis window and hop in seconds (default 15 and 15, as the
                 models were trained). Clips no longer than ``window`` are scored whole.
+                ``window`` must hold at least the model's shortest input (0.25 s for the
+                embedded model) and at most 60 s; ``hop`` lies in [0.01, window]. The
+                embedded model is reliable with windows of 3 s or more (docs/audio.md).
             batch_size: windows per forward pass (only windows of equal length share one).
                 Default: 1 on CPU (larger batches were slower per audio-second there on every
                 backend, see docs/backends.md), 8 on CUDA.
@@ -215,13 +305,28 @@ class Classifier:
             progress: show a progress bar (default: only for long work, on a terminal).
 
         Returns:
-            An :class:`AudioResult` for one input, a list (in input order) for a list.
+            An :class:`AudioResult` for one input, a list (in input order) for a list. A
+            clip shorter than the model's shortest input is not run through the model: its
+            result has ``too_short=True``, no windows, toxicity 0 and no flags.
+
+        Raises:
+            InvalidInputError: bad ``sample_rate``, ``window``, ``hop``, ``batch_size`` or
+                ``errors`` (always raised), or a bad input (with ``errors="raise"``).
         """
         part = self.audio
         items: list[object] = list(audio) if isinstance(audio, (list, tuple)) else [audio]
         single = not isinstance(audio, (list, tuple))
         if not items:
             return ResultList()
+        if sample_rate is None and any(is_array(x) for x in items):
+            # Files carry their rate; samples do not. A 48 kHz array read as 16 kHz loses every
+            # flag, so the assumption is said aloud (once per call site: the default filter).
+            warnings.warn(
+                f"audio samples were given without sample_rate: assuming "
+                f"{part.spec.sample_rate} Hz. Pass sample_rate= (e.g. sample_rate=48000) with "
+                "arrays and tensors; a wrong rate gives wrong scores",
+                SampleRateWarning, stacklevel=2,
+            )
         results = score_audio(
             items, part, sample_rate=sample_rate, window=window, hop=hop,
             batch_size=self._batch_size(batch_size, cpu=1, cuda=8), errors=errors,

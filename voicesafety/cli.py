@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -17,6 +18,7 @@ from .classifier import Classifier
 from .errors import InvalidInputError, VoiceSafetyError
 from .evaluation import evaluate
 from .export import ExportParityError, export
+from .results import format_table
 
 if TYPE_CHECKING:
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -36,19 +38,6 @@ def _model_args(parser: argparse.ArgumentParser) -> None:
 def _load(args: argparse.Namespace) -> Classifier:
     return Classifier.from_pretrained(args.model, backend=args.backend, device=args.device,
                                       policy=args.policy)
-
-
-def _fmt_scores(scores: dict[str, float], top: int = 3) -> str:
-    best = sorted(scores.items(), key=lambda kv: -kv[1])[:top]
-    return "  ".join(f"{label}={value:.2f}" for label, value in best)
-
-
-def _table(rows: list[list[str]], header: list[str]) -> str:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    return "\n".join(lines)
 
 
 def untrained_note(clf: Classifier) -> str | None:
@@ -74,28 +63,21 @@ def _add_score(sub: Subparsers) -> None:
     p.set_defaults(func=_run_score)
 
 
+def _progress(show: bool) -> bool | None:
+    """A bar for long work only when stderr is a terminal (never in a pipe or a log file)."""
+    return True if show and sys.stderr.isatty() else None
+
+
 def _run_score(args: argparse.Namespace) -> int:
     clf = _load(args)
     results = clf.score(args.files, batch_size=args.batch_size, window=args.window, hop=args.hop,
-                        errors="return", progress=len(args.files) > 1 or None)
-    failed = 0
+                        errors="return", progress=_progress(len(args.files) > 1))
+    failed = sum(not r.ok for r in results)
     if args.json:
         for r in results:
             print(r.model_dump_json())
-            failed += not r.ok
-        return 1 if failed else 0
-    rows = []
-    for r in results:
-        if not r.ok:
-            failed += 1
-            rows.append([r.source, "-", "ERROR", r.message[:80], ""])
-            continue
-        rows.append([r.source, f"{r.duration:.1f}s", f"{r.toxicity:.2f}",
-                     ",".join(r.flags) or "-", _fmt_scores(r.scores)])
-    print(_table(rows, ["file", "length", "toxicity", "flags", "top scores"]))
-    note = untrained_note(clf)
-    if note:
-        print(note)
+    else:
+        print(format_table(results))
     return 1 if failed else 0
 
 
@@ -117,20 +99,12 @@ def _run_text(args: argparse.Namespace) -> int:
     texts = [line.rstrip("\n") for line in sys.stdin] if args.texts == ["-"] else args.texts
     clf = _load(args)
     results = clf.score_text(texts, batch_size=args.batch_size, max_length=args.max_length,
-                             progress=len(texts) > 1000 or None)
+                             progress=_progress(len(texts) > 1000))
     if args.json:
         for r in results:
             print(r.model_dump_json())
-        return 0
-    rows = [[(r.text[:48] + "…") if len(r.text) > 48 else r.text, f"{r.toxicity:.2f}",
-             ",".join(r.flags) or "-", _fmt_scores(r.scores)] for r in results]
-    print(_table(rows, ["text", "toxicity", "flags", "top scores"]))
-    cut = sum(r.truncated for r in results)
-    if cut:
-        print(f"note: {cut} text(s) truncated at the model's token limit")
-    note = untrained_note(clf)
-    if note:
-        print(note)
+    else:
+        print(format_table(results))
     return 0
 
 
@@ -167,7 +141,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     clf = _load(args)
     report = evaluate(clf, args.data, modality=args.modality, label_map=label_map,
                       target_fpr=args.target_fpr, batch_size=args.batch_size,
-                      progress=not args.no_progress)
+                      progress=False if args.no_progress else _progress(True))
     if args.save_policy:
         report.policy_at_fpr(args.target_fpr).to_json(args.save_policy)
     if args.json:
@@ -235,12 +209,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``voicesafety`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe surfaces here rather than at interpreter exit
+        return code
     except VoiceSafetyError as exc:
         print(f"voicesafety: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`voicesafety ... --json | head`): stop quietly, as Unix tools
+        # do. stdout is pointed at /dev/null so that Python's final flush cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the pipe
 
 
 if __name__ == "__main__":  # pragma: no cover

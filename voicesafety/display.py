@@ -212,6 +212,100 @@ def _untrained(result: _Scored) -> str:
     return ""
 
 
+# --------------------------------------------------------------------------- plain text
+
+#: What a table or summary says under results of an untrained (random) model.
+UNTRAINED_NOTE = ("NOTE: this model is UNTRAINED (random weights): its scores are meaningless. "
+                  "It only shows the pipeline working.")
+
+
+def _top(scores: Mapping[str, float], top: int) -> str:
+    best = sorted(scores.items(), key=lambda kv: -kv[1])[:top]
+    return "  ".join(f"{label}={value:.2f}" for label, value in best)
+
+
+def _cut(text: str, width: int, *, keep_end: bool = False) -> str:
+    text = " ".join(text.split())  # one line: newlines and tabs would break the table
+    if len(text) <= width:
+        return text
+    # paths keep their end (the file name), texts their beginning
+    return "…" + text[-(width - 1):] if keep_end else text[: width - 1] + "…"
+
+
+def text_table(results: Sequence[Row], names: Sequence[str] | None = None, top: int = 3,
+               width: int = 48) -> str:
+    """A plain-text table, one row per result: input, length (audio), toxicity, flags and the
+    ``top`` scores, rounded to 2 decimals; errors show their message. Notes follow the
+    table (too-short clips, truncated texts, an untrained model)."""
+    if names is not None and len(names) != len(results):
+        raise ValueError(f"names has {len(names)} entries for {len(results)} results")
+    audio = any(isinstance(r, ScoredAudio) for r in results)
+    text = any(isinstance(r, ScoredText) for r in results)
+    kind = "input" if audio == text else "clip" if audio else "text"
+    header = [kind, *(["length"] if audio else []), "toxicity", "flags", "top scores"]
+    rows: list[list[str]] = []
+    short = cut = 0
+    untrained = False
+    for i, r in enumerate(results):
+        if isinstance(r, Failure) and not isinstance(r, (ScoredText, ScoredAudio)):
+            name = names[i] if names is not None else r.source
+            rows.append([_cut(name, width, keep_end=True), *(["-"] if audio else []), "ERROR",
+                         r.error,
+                         _cut(r.message, 80)])
+            continue
+        scored: _Scored = r
+        if isinstance(r, ScoredAudio):
+            name = _cut(names[i] if names is not None else r.source, width, keep_end=True)
+            length = [f"{r.duration:.1f}s"]
+            short += bool(getattr(r, "too_short", False))
+        else:
+            name = _cut(names[i] if names is not None else r.text, width)
+            length = ["-"] if audio else []
+            cut += bool(getattr(r, "truncated", False))
+        untrained = untrained or not scored.model.trained
+        rows.append([name, *length, f"{scored.toxicity:.2f}",
+                     ",".join(scored.flags) or "-", _top(scored.scores, top)])
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(header, widths)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    if short:
+        lines.append(f"note: {short} clip(s) too short for the model: not scored, not flagged")
+    if cut:
+        lines.append(f"note: {cut} text(s) truncated at the model's token limit")
+    if untrained:
+        lines.append(UNTRAINED_NOTE)
+    return "\n".join(lines)
+
+
+def text_summary(result: Row, top: int = 6, max_windows: int = 8) -> str:
+    """A few lines on one result: what it is, flags, rounded scores, windows (audio)."""
+    if isinstance(result, Failure) and not isinstance(result, (ScoredText, ScoredAudio)):
+        return f"ErrorResult {result.source}: {result.error}: {result.message}"
+    scored: _Scored = result
+    verdict = f"FLAGGED {', '.join(scored.flags)}" if scored.flagged else "not flagged"
+    if isinstance(result, ScoredAudio):
+        n = len(result.windows)
+        head = (f"AudioResult {result.source} ({result.duration:.2f} s, {n} "
+                f"window{'s' if n != 1 else ''}): {verdict}, toxicity {scored.toxicity:.2f}")
+        if getattr(result, "too_short", False):
+            head += " (too short for the model: not scored)"
+    else:
+        head = f"TextResult {_cut(result.text, 60)!r}: {verdict}, toxicity {scored.toxicity:.2f}"
+        if getattr(result, "truncated", False):
+            head += " (truncated)"
+    lines = [head, f"  scores: {_top(scored.scores, top)}"]
+    if isinstance(result, ScoredAudio) and len(result.windows) > 1:
+        for w in result.windows[:max_windows]:
+            label, value = max(w.scores.items(), key=lambda kv: kv[1])
+            lines.append(f"  {w.start:6.1f}–{w.end:.1f} s  top {label}={value:.2f}")
+        if len(result.windows) > max_windows:
+            lines.append(f"  … {len(result.windows) - max_windows} more windows")
+    if not scored.model.trained:
+        lines.append("  " + UNTRAINED_NOTE)
+    return "\n".join(lines)
+
+
 def text_result_html(result: ScoredText) -> str:
     """One text's scores as a one-row table, flagged labels in bold."""
     labels = list(result.scores)

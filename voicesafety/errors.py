@@ -30,6 +30,16 @@ class ModelLoadError(VoiceSafetyError, OSError):
     """A model could not be found, downloaded or read."""
 
 
+class IntegrityError(ModelLoadError):
+    """A model file does not match the content hash recorded when it was written (changed,
+    swapped or truncated), or a manifest names a file outside its folder."""
+
+
+class UntrustedCodeError(ModelLoadError):
+    """Loading this file would run code stored in it (TorchScript) and the caller has not
+    said it trusts the file (``trust_code=True``)."""
+
+
 class ModalityError(VoiceSafetyError, TypeError):
     """Audio was given to a text-only classifier, or text to an audio-only one."""
 
@@ -44,6 +54,11 @@ class PolicyError(VoiceSafetyError, ValueError):
 
 class MissingDependencyError(VoiceSafetyError, ImportError):
     """An optional dependency (an extra such as ``plot`` or ``eval``) is not installed."""
+
+
+class SampleRateWarning(UserWarning):
+    """Audio samples (an array or tensor) were given without ``sample_rate``: the model's rate
+    is assumed. Pass ``sample_rate=`` to say the real one (and silence this)."""
 
 
 def at_index(error: VoiceSafetyError, index: int) -> VoiceSafetyError:

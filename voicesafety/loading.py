@@ -4,6 +4,10 @@ each part on the backend asked for.
 ``backend="auto"`` never converts anything: it runs the form already on disk (an exported
 folder or file on its own backend, a torch checkpoint on torch). Asking a checkpoint for
 another backend converts it once, with a parity check, through the export cache.
+
+Trust: a TorchScript file from a path the user gave runs only with ``trust_code=True``; the
+export cache's own TorchScript files are trusted once their hashes check out (voicesafety
+wrote them, see :mod:`voicesafety.export.cache`).
 """
 
 from __future__ import annotations
@@ -11,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from .backends import BACKENDS, Backend, open_file, resolve_device
+from .backends import BACKENDS, Backend, open_file, resolve_device, resolve_threads, trusts_code
 from .errors import BackendError
-from .export.cache import cached_export
+from .export.cache import cached_backend
 from .formats import LoadedPart, load_parts
 from .formats.exported import ExportedModel
 from .formats.hub import resolve
@@ -23,8 +27,13 @@ from .registry import DEFAULT_MODEL, Modality
 from .text import TextEncoder
 
 
-def backend_for(part: LoadedPart, backend: str, device: str) -> Backend:
-    """Put one loaded part on ``backend`` (``"auto"``, or one of :data:`BACKENDS`)."""
+def backend_for(part: LoadedPart, backend: str, device: str, *, trust_code: bool = False,
+                threads: int | None = None) -> Backend:
+    """Put one loaded part on ``backend`` (``"auto"``, or one of :data:`BACKENDS`).
+
+    ``trust_code`` lets a user-supplied TorchScript file run; ``threads`` is the CPU thread
+    count (None: ``$VOICESAFETY_THREADS`` or the default of :mod:`voicesafety.backends.threads`).
+    """
     name = (backend or "auto").lower()
     if name not in BACKENDS + ("auto",):
         choices = ", ".join(BACKENDS)
@@ -37,21 +46,24 @@ def backend_for(part: LoadedPart, backend: str, device: str) -> Backend:
                 f"{source.backend!r} (or 'auto'); to get {name!r}, export the original "
                 f"checkpoint: voicesafety export CHECKPOINT --to {name} --out DIR"
             )
-        return open_file(source.path, source.backend, device, source.input_names)
+        return open_file(source.path, source.backend, device, source.input_names,
+                         trust_code=trust_code, threads=threads)
     if name in ("auto", "torch"):
         from .backends.torch import TorchBackend  # imports torch: only when it runs
 
-        return TorchBackend(source, device)
-    exported = cached_export(source, part.spec, part.tokenizer, name)
-    return open_file(exported.path, exported.backend, device, exported.input_names)
+        return TorchBackend(source, device, threads=threads)
+    return cached_backend(source, part.spec, part.tokenizer, name, device, threads=threads)
 
 
 def load(
     name_or_path: str | Path | None, *, backend: str = "auto", device: str = "auto",
     policy: ThresholdPolicy | str | Path | Mapping[str, object] | None = None,
-    revision: str | None = None,
+    revision: str | None = None, trust_code: bool | None = None, threads: int | None = None,
 ) -> tuple[str, dict[Modality, ModelPart]]:
     """``(name, {modality: part})`` for what :meth:`Classifier.from_pretrained` was given."""
+    trust = trusts_code(trust_code)
+    if threads is not None:
+        resolve_threads(threads)  # a bad value fails before anything is loaded
     name = DEFAULT_MODEL if name_or_path is None else str(name_or_path)
     folder = resolve(name_or_path, revision)
     device = resolve_device(device)
@@ -64,6 +76,6 @@ def load(
         encoder = None
         if modality == "text" and loaded.tokenizer is not None:
             encoder = TextEncoder(loaded.tokenizer, spec.max_length)
-        parts[modality] = ModelPart(spec, backend_for(ready, backend, device), loaded.tokenizer,
-                                    encoder)
+        runtime = backend_for(ready, backend, device, trust_code=trust, threads=threads)
+        parts[modality] = ModelPart(spec, runtime, loaded.tokenizer, encoder)
     return name, parts

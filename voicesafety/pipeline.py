@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .arrays import to_numpy
-from .audio import AudioSource, describe, estimate_seconds, windows
+from .audio import AudioSource, check_rate, check_window, describe, estimate_samples, windows
 from .backends import Backend
 from .errors import BackendError, InvalidInputError, VoiceSafetyError, at_index
 from .policy import ThresholdPolicy
@@ -33,6 +33,7 @@ from .text import (
 
 if TYPE_CHECKING:
     import torch
+    from tqdm import tqdm
 
 
 @dataclass
@@ -54,6 +55,11 @@ class ModelPart:
             name=self.spec.name, backend=self.backend.name, device=self.backend.device,
             trained=self.spec.trained,
         )
+
+    @property
+    def policy(self) -> ThresholdPolicy:
+        """The threshold policy this model's results are flagged under."""
+        return self.spec.policy
 
     def with_policy(self, policy: ThresholdPolicy) -> ModelPart:
         """The same model and backend under another threshold policy."""
@@ -78,6 +84,37 @@ class _Item:
     ends: list[float] = field(default_factory=list)
     rows: list[np.ndarray | None] = field(default_factory=list)
     error: Exception | None = None
+    too_short: bool = False
+
+
+class _Failed(Exception):
+    """Carries a model failure out of a batch (it concerns every input of the batch)."""
+
+    def __init__(self, error: VoiceSafetyError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def progress_bar(**kwargs: object) -> tqdm:
+    """A tqdm bar: the notebook widget when ipywidgets is installed, else a text bar.
+
+    ``tqdm.auto`` without ipywidgets warns "IProgress not found" in notebooks; a text bar
+    works everywhere, so that is the silent fallback.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("ipywidgets") is not None:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
+    return tqdm(**kwargs)
+
+
+def _disabled(progress: bool | None, long_work: bool) -> bool | None:
+    """tqdm's ``disable``: None lets tqdm hide the bar when stderr is not a terminal."""
+    if progress is False or (progress is None and not long_work):
+        return True
+    return None if progress is None else False
 
 
 def score_audio(
@@ -95,38 +132,34 @@ def score_audio(
     """Score audio inputs; one :class:`AudioResult` (or :class:`ErrorResult`) per input.
 
     Windows are grouped by length and only windows of equal length share a batch, so a clip's
-    scores never depend on the other inputs of the call.
+    scores never depend on the other inputs of the call. A clip shorter than the model's
+    ``min_samples`` is not run through the model: it gets ``too_short=True``, no windows, the
+    scores of "nothing here" and no flags.
     """
-    # Plain tqdm: text bars work in terminals and notebooks alike, with no ipywidgets needed.
-    from tqdm import tqdm
-
     spec, backend = part.spec, part.backend
     if errors not in ("raise", "return"):
         raise InvalidInputError(f"errors must be 'raise' or 'return', got {errors!r}")
     _check_batch_size(batch_size)
+    check_rate(sample_rate)
     if window is None:
-        window, hop = spec.window, spec.hop if hop is None else float(hop)
+        window, hop = spec.window, spec.hop if hop is None else hop
     else:
-        window = float(window)
-        hop = window if hop is None else float(hop)
-    if not window > 0 or not hop > 0:
-        raise InvalidInputError(f"window and hop must be positive seconds, got {window}, {hop}")
-    if hop > window:
-        raise InvalidInputError(
-            f"hop ({hop} s) is longer than window ({window} s): audio between windows would be "
-            "skipped. Use hop <= window."
-        )
+        hop = window if hop is None else hop
+    check_window(window, hop, spec.sample_rate, spec.min_samples)
+    window, hop = float(window), float(hop)
     rate = spec.sample_rate
     labels = list(spec.labels)
     policy = policy or spec.policy
     single = len(items) == 1
     states = [_Item(i, describe(x)) for i, x in enumerate(items)]
 
-    total = sum(estimate_seconds(x, sample_rate) for x in items)
-    # progress=None: a bar only for long work (> 10 min of audio), and only on a terminal.
-    disable = (not progress) if progress is not None else (None if total > 600 else True)
-    bar = tqdm(total=round(total, 1), unit="s", unit_scale=True, desc="scoring audio",
-               disable=disable, leave=False)
+    # The bar counts samples at the model rate (shown in seconds): integers, so it ends exactly
+    # at its total. Each item adds its estimated length, never more.
+    sizes = [estimate_samples(x, sample_rate, rate) for x in items]
+    total = sum(sizes)
+    bar = progress_bar(total=total, unit="s", unit_scale=1.0 / rate, desc="scoring audio",
+                       disable=_disabled(progress, total > 600 * rate), leave=False,
+                       bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} s [{elapsed}<{remaining}]")
 
     buckets: dict[int, list[tuple[_Item, int, np.ndarray]]] = {}
     pending = 0
@@ -141,20 +174,39 @@ def score_audio(
         if not live:
             return
         logits = _run_audio(backend, np.stack([x for _, _, x in live]), len(labels))
+        if not np.isfinite(logits).all():
+            names = sorted({st.name for st, _, _ in live})
+            error = BackendError(
+                f"the model returned NaN or infinite scores for {', '.join(names)}: a broken "
+                "model or export, or input it cannot handle. Check the audio (is it speech in "
+                "[-1, 1]?) and try backend='torch'"
+            )
+            if errors == "raise":
+                raise _Failed(error)  # names its inputs; not re-wrapped with one index below
+            for st, _, _ in live:
+                st.error = error
+            return
         probs = activate(logits, spec.activation)
         for (st, k, _), row in zip(live, probs):
             st.rows[k] = row
 
-    for state, item in zip(states, items):
+    for state, item, size in zip(states, items, sizes):
+        done = 0  # samples of this item shown on the bar
         try:
             source = AudioSource(item, rate, sample_rate)
-            for win in windows(source.blocks(), rate, window, hop, spec.min_samples):
+            for win in windows(source.blocks(), rate, window, hop):
+                state.duration = win.end
+                step = min(round(win.end * rate), size) - done
+                if step > 0:
+                    bar.update(step)
+                    done += step
+                if len(win.samples) < spec.min_samples:
+                    state.too_short = True  # only ever a whole clip: windows are longer
+                    continue
                 k = len(state.rows)
                 state.rows.append(None)
                 state.starts.append(win.start)
                 state.ends.append(win.end)
-                bar.update(max(0.0, win.end - state.duration))
-                state.duration = win.end
                 bucket = buckets.setdefault(len(win.samples), [])
                 bucket.append((state, k, win.samples))
                 pending += 1
@@ -162,14 +214,23 @@ def score_audio(
                     flush(len(win.samples))
                 elif pending > 4 * batch_size:  # bound memory: flush the fullest bucket
                     flush(max(buckets, key=lambda n: len(buckets[n])))
+        except _Failed as failed:
+            bar.close()
+            raise failed.error from None
         except VoiceSafetyError as exc:
             if errors == "raise":
                 bar.close()
                 raise (exc if single else at_index(exc, state.index)) from exc
             state.error = exc
-    for length in list(buckets):
-        flush(length)
-    bar.close()
+        if size > done:
+            bar.update(size - done)
+    try:
+        for length in list(buckets):
+            flush(length)
+    except _Failed as failed:
+        raise failed.error from None
+    finally:
+        bar.close()
 
     results: list[AudioResult | ErrorResult] = []
     toxic = spec.toxic_labels
@@ -180,15 +241,20 @@ def score_audio(
                                        error=type(state.error).__name__,
                                        message=str(state.error)))
             continue
-        matrix = np.stack([r for r in state.rows if r is not None])
-        wins = [
-            WindowScore(start=s, end=e, scores=dict(zip(labels, map(float, row))))
-            for s, e, row in zip(state.starts, state.ends, matrix)
-        ]
+        if state.too_short:
+            matrix = empty_row(spec)[None, :]
+            wins = []
+        else:
+            matrix = np.stack([r for r in state.rows if r is not None])
+            wins = [
+                WindowScore(start=s, end=e, scores=dict(zip(labels, map(float, row))))
+                for s, e, row in zip(state.starts, state.ends, matrix)
+            ]
         scores, flags, toxicity = aggregate(matrix.max(axis=0), labels, toxic, policy)
         results.append(AudioResult(
             source=state.name, duration=state.duration, scores=scores, windows=wins,
             flags=flags, flagged=bool(flags), toxicity=toxicity, policy=policy, model=info,
+            too_short=state.too_short,
         ))
     return results
 
@@ -210,16 +276,14 @@ def _text_plan(
     progress: bool | None,
 ) -> tuple[TextEncoder, list[Encoded], Iterable[list[int]]]:
     """Tokenise and plan length-sorted batches (under a progress bar for long work)."""
-    from tqdm.auto import tqdm
-
     _check_batch_size(batch_size)
     if part.encoder is None:
         raise InvalidInputError(f"{part.spec.name} has no tokenizer; cannot encode text")
     encoder, encoded, scored = encode_texts(texts, part.encoder, max_length)
     plan = batches_by_length([len(encoded[i].ids) for i in scored], batch_size)
     plan = [[scored[j] for j in batch] for batch in plan]
-    disable = (not progress) if progress is not None else (None if len(texts) > 2000 else True)
-    batches = tqdm(plan, desc="scoring text", unit="batch", disable=disable, leave=False)
+    batches = progress_bar(iterable=plan, desc="scoring text", unit="batch",
+                           disable=_disabled(progress, len(texts) > 2000), leave=False)
     return encoder, encoded, batches
 
 
@@ -241,6 +305,12 @@ def score_texts(
     for batch in batches:
         ids, mask = pad_batch([encoded[i] for i in batch], encoder.pad_id)
         logits = to_numpy(part.backend.run({"input_ids": ids, "attention_mask": mask}))
+        if not np.isfinite(logits).all():
+            raise BackendError(
+                f"{spec.name} returned NaN or infinite scores (texts "
+                f"{', '.join(f'#{i}' for i in batch)}): a broken model or export; try "
+                "backend='torch'"
+            )
         probs[batch] = activate(logits, spec.activation)
     results = []
     info = part.info()
@@ -280,4 +350,9 @@ def text_probabilities(
             rows = torch.as_tensor(batch, dtype=torch.long, device=device)
             # Written into a normal tensor: no inference-mode tensor escapes to the caller.
             out.index_copy_(0, rows, activate_torch(logits.to(device).float(), spec.activation))
+        if not bool(torch.isfinite(out).all()):
+            raise BackendError(
+                f"{spec.name} returned NaN or infinite scores: a broken model or export; try "
+                "backend='torch'"
+            )
     return out

@@ -9,7 +9,7 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .calibration import threshold_at_fpr
 from .errors import PolicyError
@@ -34,12 +34,23 @@ class ThresholdPolicy(BaseModel):
     default: float = 0.5
     rule: Literal["any"] = "any"
 
+    def __init__(self, **data: object) -> None:
+        # A user's mistake (a threshold of 1.5, a label passed as a keyword) is a PolicyError
+        # that says what to write, not pydantic's ValidationError.
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise PolicyError(_explain(exc, data)) from None
+
     @field_validator("thresholds")
     @classmethod
     def _thresholds_in_range(cls, value: dict[str, float]) -> dict[str, float]:
         bad = {k: v for k, v in value.items() if not 0.0 <= v <= 1.0}
         if bad:
-            raise ValueError(f"thresholds must lie in [0, 1]; got {bad}")
+            raise ValueError(
+                f"thresholds are probabilities and must lie in [0, 1]; got {bad}. Scores are "
+                "in [0, 1], so e.g. 0.9 flags a label at 90% confidence"
+            )
         return value
 
     @field_validator("default")
@@ -48,6 +59,24 @@ class ThresholdPolicy(BaseModel):
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"default threshold must lie in [0, 1]; got {value}")
         return value
+
+    def updated(self, update: ThresholdPolicy) -> ThresholdPolicy:
+        """This policy with ``update``'s thresholds laid over it.
+
+        Labels ``update`` does not name keep their threshold here; ``default`` and ``rule``
+        change only when ``update`` sets them explicitly.
+
+        Example:
+            >>> base = ThresholdPolicy(thresholds={"Profanity": 0.99, "Sexual": 0.9})
+            >>> base.updated(ThresholdPolicy(thresholds={"Sexual": 0.5})).thresholds
+            {'Profanity': 0.99, 'Sexual': 0.5}
+        """
+        data: dict[str, object] = {
+            "thresholds": {**self.thresholds, **update.thresholds},
+            "default": update.default if "default" in update.model_fields_set else self.default,
+            "rule": update.rule if "rule" in update.model_fields_set else self.rule,
+        }
+        return ThresholdPolicy(**data)
 
     def threshold(self, label: str) -> float:
         """The threshold that applies to ``label``."""
@@ -89,9 +118,14 @@ class ThresholdPolicy(BaseModel):
                 raise PolicyError(f"threshold policy file not found: {path}")
             text = path.read_text(encoding="utf-8")
         try:
-            return cls.model_validate(json.loads(text))
-        except (json.JSONDecodeError, ValueError) as exc:
-            raise PolicyError(f"invalid threshold policy: {exc}") from exc
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise PolicyError(f"invalid threshold policy: not JSON ({exc})") from exc
+        if not isinstance(data, dict):
+            raise PolicyError(
+                f"invalid threshold policy: expected a JSON object, got {type(data).__name__}"
+            )
+        return cls(**{str(k): v for k, v in data.items()})
 
     @classmethod
     def calibrate(
@@ -144,16 +178,38 @@ class ThresholdPolicy(BaseModel):
     def coerce(
         cls, policy: ThresholdPolicy | str | Path | Mapping[str, object] | None
     ) -> ThresholdPolicy | None:
-        """Accept a policy, a path to its JSON, a JSON string, a dict, or None."""
+        """Accept a policy, a path to its JSON, a JSON string, a dict, or None.
+
+        A dict is either the policy's fields (``{"thresholds": {...}, "default": 0.5}``, as
+        its JSON holds) or a plain map of thresholds (``{"Profanity": 0.9}``).
+        """
         if policy is None or isinstance(policy, ThresholdPolicy):
             return policy
         if isinstance(policy, Mapping):
-            try:
-                return cls.model_validate(dict(policy))
-            except ValueError as exc:
-                raise PolicyError(f"invalid threshold policy: {exc}") from exc
+            data = dict(policy)
+            if data and not set(data) <= set(cls.model_fields):
+                data = {"thresholds": data}  # a plain {label: threshold} map
+            return cls(**data)  # a mistake raises PolicyError, with what to write
         if isinstance(policy, (str, Path)):
             return cls.from_json(policy)
         raise PolicyError(
             f"policy must be a ThresholdPolicy, a dict, or a path to its JSON; got {type(policy)}"
         )
+
+
+def _explain(exc: ValidationError, data: Mapping[str, object]) -> str:
+    """A :class:`PolicyError` message for pydantic's errors: what is wrong and what to write."""
+    problems = []
+    for err in exc.errors():
+        where = ".".join(str(x) for x in err["loc"])
+        if err["type"] == "extra_forbidden":
+            problems.append(
+                f"unknown field {where!r}: ThresholdPolicy takes thresholds={{label: t}}, "
+                f"default= and rule=; for a label write "
+                f"ThresholdPolicy(thresholds={{{where!r}: {data.get(where)!r}}})"
+            )
+        else:
+            # our validators' own messages say what range is allowed
+            message = str(err["msg"]).removeprefix("Value error, ")
+            problems.append(f"{where}: {message}")
+    return "invalid threshold policy: " + "; ".join(problems)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, TypeVar
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict
 
@@ -13,6 +14,8 @@ from .display import (
     plot_text,
     result_list_html,
     text_result_html,
+    text_summary,
+    text_table,
 )
 from .policy import ThresholdPolicy
 
@@ -50,6 +53,14 @@ class _Result(BaseModel):
         """Plain-Python version (JSON-compatible)."""
         return self.model_dump(mode="json")
 
+    def summary(self) -> str:
+        """A few readable lines: flags, rounded scores and (audio) windows; what ``print``
+        shows. ``repr`` keeps every field."""
+        return text_summary(self)  # type: ignore[arg-type]  # a result is a display Row
+
+    def __str__(self) -> str:
+        return self.summary()
+
 
 class AudioResult(_Result):
     """Scores for one audio input.
@@ -57,6 +68,10 @@ class AudioResult(_Result):
     ``scores`` holds, per label, the maximum over windows; ``windows`` the per-window scores;
     ``flags`` the toxic labels at or over their threshold under ``policy``; ``toxicity`` the
     maximum score over toxic labels (0 when the model has none).
+
+    ``too_short`` is true for a clip shorter than the shortest input the model can score
+    (0.25 s for the embedded model, 25 ms for WavLM): it is not run through the model, and
+    gets no windows, toxicity 0 and no flags (see docs/audio.md).
     """
 
     source: str
@@ -68,6 +83,7 @@ class AudioResult(_Result):
     toxicity: float
     policy: ThresholdPolicy
     model: ModelInfo
+    too_short: bool = False
 
     def _repr_html_(self) -> str:
         return audio_result_html(self)
@@ -117,6 +133,13 @@ class ErrorResult(BaseModel):
         """Plain-Python version (JSON-compatible)."""
         return self.model_dump(mode="json")
 
+    def summary(self) -> str:
+        """One readable line: which input failed, and why."""
+        return text_summary(self)
+
+    def __str__(self) -> str:
+        return self.summary()
+
 
 R = TypeVar("R", bound=AudioResult | TextResult | ErrorResult)
 
@@ -130,6 +153,38 @@ class ResultList(list[R]):
     def _repr_html_(self) -> str:
         return result_list_html(self)
 
+    def summary(self) -> str:
+        """A readable table, one row per result (see :func:`format_table`)."""
+        return format_table(self)
+
+    def __str__(self) -> str:
+        return self.summary()
+
     def plot(self, ax: Axes | None = None) -> Axes:
         """Heat map of items × labels (matplotlib; ``pip install "voicesafety[plot]"``)."""
         return plot_results(self, ax=ax)
+
+
+Result = Union[AudioResult, TextResult, ErrorResult]  # noqa: UP007 - a runtime alias, py3.10
+
+
+def format_table(
+    results: Result | Sequence[Result], *, names: Sequence[str] | None = None, top: int = 3,
+) -> str:
+    """A readable plain-text table of results: one row per result, with the input (clip or
+    text), length (audio), toxicity, flags and the ``top`` scores rounded to 2 decimals;
+    failed inputs show their error. Notes under the table say when clips were too short,
+    texts truncated, or the model untrained. ``print(result_list)`` prints the same.
+
+    Args:
+        results: one result or a sequence of them (audio, text and errors may be mixed).
+        names: what to call each input instead of its source or text (e.g. file names).
+        top: how many of the highest scores to show per row.
+
+    Example:
+        >>> import voicesafety as vs
+        >>> clf = vs.Classifier.from_pretrained()                            # doctest: +SKIP
+        >>> print(vs.format_table(clf.score_text(["gg", "you are trash"])))  # doctest: +SKIP
+    """
+    rows = [results] if isinstance(results, (_Result, ErrorResult)) else list(results)
+    return text_table(rows, names=names, top=top)

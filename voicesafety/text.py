@@ -9,8 +9,11 @@ are not run through the model: they get a defined "nothing here" result (:func:`
 from __future__ import annotations
 
 import copy
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Union, cast
 
 import numpy as np
@@ -24,6 +27,112 @@ if TYPE_CHECKING:
 
 Tokenizer = Union["tokenizers.Tokenizer", "PreTrainedTokenizerBase"]  # noqa: UP007 - py3.10
 """A bare ``tokenizers.Tokenizer`` or a Hugging Face tokenizer (fast or slow)."""
+
+
+# --------------------------------------------------------------------------- normalisation
+
+#: Cyrillic and Greek letters that look like Latin ones, and the Latin letter each is read as.
+#: A small table instead of a dependency: the subset of Unicode's confusables.txt
+#: (https://www.unicode.org/Public/security/latest/confusables.txt) for these two scripts that
+#: matters for evading an English classifier. Fullwidth, mathematical and other compatibility
+#: look-alikes (ｔｒａｓｈ, 𝐭𝐫𝐚𝐬𝐡) are NFKC's job, not this table's.
+CONFUSABLES: dict[str, str] = {
+    # Cyrillic lower case
+    "а": "a", "в": "b", "е": "e", "ё": "e", "г": "r", "һ": "h", "і": "i", "ї": "i", "ј": "j",
+    "к": "k", "ӏ": "l", "м": "m", "н": "h", "о": "o", "п": "n", "р": "p", "с": "c", "ԛ": "q",
+    "ѕ": "s", "т": "t", "у": "y", "ԝ": "w", "х": "x", "ԁ": "d", "ь": "b", "ү": "y",
+    # Cyrillic upper case
+    "А": "A", "В": "B", "Е": "E", "Ё": "E", "Һ": "H", "І": "I", "Ї": "I", "Ј": "J", "К": "K",
+    "Ӏ": "I", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C", "Ԛ": "Q", "Ѕ": "S", "Т": "T",
+    "У": "Y", "Ԝ": "W", "Х": "X", "Ү": "Y", "Ԁ": "D",
+    # Greek lower case
+    "α": "a", "β": "b", "γ": "y", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o",
+    "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ϲ": "c", "ϳ": "j",
+    # Greek upper case
+    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N",
+    "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "Ϲ": "C",
+}
+_FOLD = str.maketrans(CONFUSABLES)
+_LETTERS = re.compile(r"[^\W\d_]+")
+#: Invisible characters that are not format (Cf) characters: variation selectors.
+_VARIATION_SELECTORS = frozenset(
+    [chr(c) for c in range(0xFE00, 0xFE10)] + [chr(c) for c in range(0xE0100, 0xE01F0)])
+
+
+@lru_cache(maxsize=4096)
+def _is_latin(char: str) -> bool:
+    return char.isascii() or unicodedata.name(char, "").startswith("LATIN")
+
+
+def _fold_word(word: str, latin_context: bool) -> str:
+    """``word`` with its look-alikes read as Latin, when that is what it is meant to be."""
+    folded = word.translate(_FOLD)
+    if folded == word or not all(_is_latin(c) for c in folded):
+        return word  # nothing to fold, or a real Cyrillic/Greek word (д, л, ж... in it)
+    if latin_context or any(_is_latin(c) for c in word):
+        return folded  # mixed scripts in one word, or a look-alike word among Latin ones
+    return word
+
+
+def normalize_text(text: str) -> str:
+    """The text a tokenizer sees: the library's one text normalisation, used at inference and
+    in training (both go through :meth:`TextEncoder.encode`).
+
+    1. Invisible characters are removed: format characters (Unicode category Cf: zero-width
+       space/joiners, word joiner, BOM, soft hyphen, and the bidi controls LRM/RLM/LRE/RLO/
+       LRI/PDI...) and variation selectors.
+    2. Unicode NFKC: fullwidth, mathematical and other compatibility forms become the plain
+       characters (``ｔｒａｓｈ`` → ``trash``).
+    3. Cyrillic and Greek look-alikes (:data:`CONFUSABLES`) are read as Latin in a word that
+       mixes them with Latin letters (``trаsh`` with a Cyrillic ``а``), or in a word made
+       only of look-alikes among mostly Latin text. A genuine Cyrillic or Greek word (one with
+       letters that have no Latin look-alike) or text in those scripts is left alone.
+
+    ASCII text is returned unchanged. The result of scoring keeps the original text.
+
+    Example:
+        >>> normalize_text("you\u200b are\u200b tr\u0430sh")
+        'you are trash'
+    """
+    if text.isascii():
+        return text
+    text = "".join(c for c in text
+                   if unicodedata.category(c) != "Cf" and c not in _VARIATION_SELECTORS)
+    text = unicodedata.normalize("NFKC", text)
+    if not any(c in CONFUSABLES for c in text):
+        return text
+    words = [(m.start(), m.end(), m.group()) for m in _LETTERS.finditer(text)]
+    # Latin context: more letters in plainly Latin words than in words with other letters
+    # that are not look-alikes (those are real Cyrillic/Greek).
+    latin = other = 0
+    for _, _, word in words:
+        if all(_is_latin(c) for c in word):
+            latin += len(word)
+        elif not all(_is_latin(c) for c in word.translate(_FOLD)):
+            other += len(word)
+    context = latin > other
+    out, last = [], 0
+    for start, end, word in words:
+        out.append(text[last:start])
+        out.append(_fold_word(word, context))
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def check_unicode(text: str) -> None:
+    """Raise :class:`InvalidInputError` if ``text`` holds a lone surrogate (not valid Unicode,
+    e.g. from decoding with ``errors="surrogateescape"``)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = text[exc.start]
+        raise InvalidInputError(
+            f"text holds a lone surrogate U+{ord(bad):04X} at character {exc.start}, which is "
+            "not valid Unicode (it often comes from decoding bytes with "
+            "errors='surrogateescape'). Decode the bytes with errors='replace', or drop it: "
+            "text.encode('utf-8', 'replace').decode('utf-8')"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -95,9 +204,12 @@ class TextEncoder:
         return self._limited[max_length]
 
     def encode(self, texts: Sequence[str]) -> list[Encoded]:
-        """Token ids per text, truncated to ``max_length``."""
+        """Token ids per text (after :func:`normalize_text`), truncated to ``max_length``."""
         if self.fast is None and self.hf is None:
             raise InvalidInputError("this text model has no tokenizer; cannot encode text")
+        for text in texts:
+            check_unicode(text)
+        texts = [normalize_text(text) for text in texts]
         try:
             if self.fast is not None:
                 out = [
@@ -130,6 +242,7 @@ class TextEncoder:
 def check_texts(texts: object) -> tuple[list[str], bool]:
     """Validate input: a str or a list/tuple of str. Returns (texts, was_single)."""
     if isinstance(texts, str):
+        check_unicode(texts)
         return [texts], True
     if isinstance(texts, (bytes, bytearray)):
         raise InputTypeError("score_text takes str, not bytes; decode it first: b.decode('utf-8')")
@@ -147,6 +260,10 @@ def check_texts(texts: object) -> tuple[list[str], bool]:
             raise at_index(InputTypeError(
                 f"expected str, got {type(text).__name__} ({text!r:.40}); convert it with str() "
                 "or drop it"), i)
+        try:
+            check_unicode(text)
+        except InvalidInputError as exc:
+            raise at_index(exc, i) from None
     return list(texts), False
 
 
@@ -168,8 +285,8 @@ def pad_batch(encoded: Sequence[Encoded], pad_id: int) -> tuple[np.ndarray, np.n
 
 
 def is_blank(text: str) -> bool:
-    """Whether a text has nothing to score (empty or whitespace only)."""
-    return not text.strip()
+    """Whether a text has nothing to score (empty, whitespace or invisible characters only)."""
+    return not normalize_text(text).strip()
 
 
 def empty_row(spec: ModelSpec) -> np.ndarray:

@@ -16,11 +16,13 @@ from pathlib import Path
 
 from ..arrays import to_numpy
 from ..errors import BackendError
-from .base import Backend
+from .base import TRUST_ENV, Backend, trusts_code
+from .threads import resolve_threads
 
 BACKENDS = ("torch", "torchscript", "onnx", "onnx-int8")
 
-__all__ = ["BACKENDS", "Backend", "open_file", "resolve_device", "to_numpy"]
+__all__ = ["BACKENDS", "TRUST_ENV", "Backend", "open_file", "resolve_device",
+           "resolve_threads", "to_numpy", "trusts_code"]
 
 
 def resolve_device(device: str | None) -> str:
@@ -50,15 +52,22 @@ def resolve_device(device: str | None) -> str:
     raise BackendError(f"unknown device {device!r}; use 'cpu', 'cuda', 'cuda:N' or 'auto'")
 
 
-def open_file(path: Path, backend: str, device: str, input_names: Sequence[str]) -> Backend:
-    """A backend running a converted model file (``torchscript``, ``onnx`` or ``onnx-int8``)."""
+def open_file(path: Path, backend: str, device: str, input_names: Sequence[str], *,
+              trust_code: bool = False, threads: int | None = None) -> Backend:
+    """A backend running a converted model file (``torchscript``, ``onnx`` or ``onnx-int8``).
+
+    ``trust_code``: a TorchScript file runs code when loaded and is refused without it
+    (:class:`~voicesafety.errors.UntrustedCodeError`); ONNX files run no code of their own.
+    ``threads``: CPU threads (None: :func:`.threads.resolve_threads`'s default).
+    """
     if backend == "torchscript":
         from .torchscript import TorchScriptBackend  # imports torch: only when it runs
 
-        return TorchScriptBackend.from_file(path, device, input_names)
+        return TorchScriptBackend.from_file(path, device, input_names, trust=trust_code,
+                                            threads=threads)
     if backend not in ("onnx", "onnx-int8"):
         raise BackendError(f"no file backend {backend!r}; choose torchscript, onnx, onnx-int8")
     from .onnx import OnnxBackend, OnnxInt8Backend
 
     cls = OnnxInt8Backend if backend == "onnx-int8" else OnnxBackend
-    return cls(path, device)
+    return cls(path, device, threads=threads)

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import ClassVar
 
 from ..arrays import ArrayOrTensor
+
+#: Set to ``1`` to trust TorchScript files without ``trust_code=True`` (for the command line).
+TRUST_ENV = "VOICESAFETY_TRUST_CODE"
+
+
+def trusts_code(trust_code: bool | None) -> bool:
+    """The caller's ``trust_code``, or for None whether ``$VOICESAFETY_TRUST_CODE`` is ``1``."""
+    if trust_code is None:
+        return os.environ.get(TRUST_ENV, "").strip() == "1"
+    return bool(trust_code)
 
 
 class Backend(ABC):

@@ -6,7 +6,6 @@ On ``cuda`` devices the session uses ``CUDAExecutionProvider`` (install the ``gp
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
@@ -16,6 +15,7 @@ import numpy as np
 from ..arrays import ArrayOrTensor, to_numpy
 from ..errors import BackendError
 from .base import Backend
+from .threads import resolve_threads
 
 if TYPE_CHECKING:
     import onnxruntime as ort
@@ -29,17 +29,15 @@ _DTYPES = {"tensor(float)": np.float32, "tensor(int64)": np.int64, "tensor(int32
 def session_options(threads: int | None = None) -> ort.SessionOptions:
     """ORT session options used by voicesafety: all graph optimisations, sequential execution.
 
-    ``threads`` defaults to ``$VOICESAFETY_THREADS`` or ORT's own choice (one per core).
+    ``threads``: intra-op threads; None for :func:`~.threads.resolve_threads`'s default
+    (``$VOICESAFETY_THREADS``, else the CPUs not already busy).
     """
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    env = os.environ.get("VOICESAFETY_THREADS")
-    threads = threads if threads is not None else (int(env) if env and env.isdigit() else None)
-    if threads:
-        opts.intra_op_num_threads = threads
+    opts.intra_op_num_threads = resolve_threads(threads)
     opts.log_severity_level = 3
     return opts
 
@@ -80,7 +78,10 @@ class OnnxBackend(Backend):
         except BackendError:
             raise
         except Exception as exc:  # onnxruntime raises its own exception types
-            raise BackendError(f"cannot load ONNX model {self.path}: {exc}") from exc
+            raise BackendError(
+                f"cannot load ONNX model {self.path}: {exc}. If the file is truncated or "
+                "corrupt, export it again: voicesafety export CHECKPOINT --to onnx --out DIR"
+            ) from exc
         self.inputs = {i.name: _DTYPES.get(i.type, np.float32) for i in self.session.get_inputs()}
         self.output = self.session.get_outputs()[0].name
 
@@ -100,6 +101,30 @@ class OnnxBackend(Backend):
 
 
 class OnnxInt8Backend(OnnxBackend):
-    """An ONNX model whose weights were quantised to int8 (written by :mod:`voicesafety.export`)."""
+    """An ONNX model whose weights were quantised to int8 (written by :mod:`voicesafety.export`).
+
+    Its activations are quantised on the fly with one scale per tensor, computed over the
+    whole batch (``DynamicQuantizeLinear``), so run as one batch an item's scores would depend
+    on its neighbours (and on padding). :meth:`run` therefore runs each item alone, without
+    its padding: an item's scores are the same bits whatever else is in the call. The cost
+    is measured in docs/backends.md ("Batch independence").
+    """
 
     name = "onnx-int8"
+
+    def run(self, inputs: Mapping[str, ArrayOrTensor]) -> np.ndarray:
+        """Logits ``[batch, labels]``: each row computed alone (padding trimmed)."""
+        arrays = {name: to_numpy(value) for name, value in inputs.items()}
+        n = len(next(iter(arrays.values())))
+        if n <= 1 and "attention_mask" not in arrays:
+            return super().run(arrays)
+        rows = []
+        for i in range(n):
+            item = {name: a[i:i + 1] for name, a in arrays.items()}
+            mask = item.get("attention_mask")
+            if mask is not None and mask.ndim == 2:
+                # right padding (voicesafety.text.pad_batch): keep up to the last real token
+                width = int(np.flatnonzero(mask[0])[-1]) + 1 if mask[0].any() else 1
+                item = {name: a[:, :width] if a.ndim == 2 else a for name, a in item.items()}
+            rows.append(super().run(item))
+        return np.concatenate(rows, axis=0)

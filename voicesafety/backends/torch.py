@@ -9,21 +9,29 @@ import torch
 
 from ..arrays import ArrayOrTensor
 from .base import Backend
+from .threads import install_fork_guard, resolve_threads, torch_threads
 
 
 class TorchBackend(Backend):
-    """Runs a ``tensors -> logits`` module in eager mode under ``torch.inference_mode``."""
+    """Runs a ``tensors -> logits`` module in eager mode under ``torch.inference_mode``.
+
+    ``threads``: CPU threads for each forward pass (see :mod:`.threads`; torch's setting is
+    process-global, so it is set for the pass and restored after).
+    """
 
     name = "torch"
 
-    def __init__(self, module: torch.nn.Module, device: str) -> None:
+    def __init__(self, module: torch.nn.Module, device: str, *,
+                 threads: int | None = None) -> None:
         super().__init__(device)
         self.module = module.to(device).eval()
+        self.threads = resolve_threads(threads)
+        install_fork_guard()
 
     def run(self, inputs: Mapping[str, ArrayOrTensor]) -> torch.Tensor:
         """Logits as a float32 tensor on this backend's device."""
         tensors = {name: to_tensor(value, self.device) for name, value in inputs.items()}
-        with torch.inference_mode():
+        with torch_threads(self.threads), torch.inference_mode():
             return self.module(**tensors).float()
 
 

@@ -12,7 +12,7 @@ reads (:mod:`voicesafety.formats`); neither knows it exists.
 
 from ..formats.exported import EXPORT_BACKENDS, MODEL_FILES, ExportedModel
 from ..spec import FORMAT, FORMAT_VERSION, MANIFEST
-from .cache import cache_dir, cached_export
+from .cache import cache_dir, cached_backend, cached_export
 from .exporter import convert, export, export_part
 from .int8 import INT8_RECIPE, INT8_SCHEMES, int8_scheme, quantize_int8
 from .parity import BOUNDS, ExportParityError, ParityReport, parity, scores_on
@@ -22,7 +22,8 @@ from .writers import ONNX_OPSET, manifest_for, to_onnx, to_torchscript, weights_
 __all__ = [
     "BOUNDS", "EXPORT_BACKENDS", "FORMAT", "FORMAT_VERSION", "INT8_RECIPE", "INT8_SCHEMES",
     "MANIFEST", "MODEL_FILES", "ONNX_OPSET", "PROBE_ITEMS", "PROBE_TEXTS", "ExportParityError",
-    "ExportedModel", "ParityReport", "cache_dir", "cached_export", "convert", "default_probes",
+    "ExportedModel", "ParityReport", "cache_dir", "cached_backend", "cached_export", "convert",
+    "default_probes",
     "export", "export_part", "int8_scheme", "manifest_for", "parity", "probe_audio",
     "probe_from", "probe_text", "quantize_int8", "scores_on", "to_onnx", "to_torchscript",
     "weights_hash",

@@ -90,7 +90,7 @@ def export_part(module: nn.Module, spec: ModelSpec, tokenizer: Tokenizer | None,
                 manifest["int8_scheme"] = scheme
             stage = Path(tmp) / f"stage-{scheme or backend}"
             path = convert(module, spec, backend, stage, manifest, batches)
-            candidate = open_file(path, backend, "cpu", spec.input_names)
+            candidate = open_file(path, backend, "cpu", spec.input_names, trust_code=True)
             report = parity(ref, candidate, spec, batches, backend)
             if report.passed:
                 break

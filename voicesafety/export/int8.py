@@ -3,6 +3,7 @@ quantiser (which nodes stay fp32)."""
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import TypedDict
@@ -77,10 +78,29 @@ def quantize_int8(src: Path, dst: Path, spec: ModelSpec | None, manifest: Manife
     # Gemm (a classifier on pooled features) must be excluded under that name too.
     keep_fp32 += [f"{n.name}_MatMul" for n in graph.node
                   if n.op_type == "Gemm" and n.name in keep_fp32]
-    quantize_dynamic(
-        str(src), str(dst), weight_type=getattr(QuantType, settings["weight"]),
-        op_types_to_quantize=["MatMul"], per_channel=settings["per_channel"],
-        nodes_to_exclude=keep_fp32, extra_options={"MatMulConstBOnly": True},
-    )
+    # ORT logs "Please consider to run pre-processing before quantization" on the root logger;
+    # its pre-processing (shape inference, graph optimisation) is already done by our fused
+    # fp32 export, so that one hint is dropped while quantize_dynamic runs.
+    hint = _DropHint("pre-processing before quantization")
+    logging.getLogger().addFilter(hint)
+    try:
+        quantize_dynamic(
+            str(src), str(dst), weight_type=getattr(QuantType, settings["weight"]),
+            op_types_to_quantize=["MatMul"], per_channel=settings["per_channel"],
+            nodes_to_exclude=keep_fp32, extra_options={"MatMulConstBOnly": True},
+        )
+    finally:
+        logging.getLogger().removeFilter(hint)
     set_onnx_metadata(dst, manifest)
     return dst
+
+
+class _DropHint(logging.Filter):
+    """Drops log records whose message contains ``text``."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.text not in record.getMessage()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from .._version import __version__
 from ..arrays import to_numpy
 from ..errors import BackendError
-from ..formats.exported import MODEL_FILES
+from ..formats.exported import HASHES, MODEL_FILES, sha256_file
 from ..spec import MANIFEST, ModelSpec
 from ..text import Tokenizer
 from .probes import Batch
@@ -128,14 +128,16 @@ def set_onnx_metadata(path: Path, manifest: Manifest) -> None:
 
 def write_folder_files(folder: Path, manifest: Manifest, spec: ModelSpec,
                        tokenizer: Tokenizer | None) -> None:
-    """Write what an exported folder holds beside its model file: the manifest,
-    ``policy.json`` and, for text models, the tokenizer files."""
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    """Write what an exported folder holds beside its model file: ``policy.json``, for text
+    models the tokenizer files, and last the manifest, which records the sha256 of every
+    other file in the folder (``manifest["sha256"]``, checked on load)."""
     (folder / "policy.json").write_text(spec.policy.to_json(), encoding="utf-8")
-    if tokenizer is None:
-        return
-    save_pretrained = getattr(tokenizer, "save_pretrained", None)
-    if save_pretrained is not None:  # a Hugging Face tokenizer: its config and vocab too
-        save_pretrained(str(folder))
-    else:  # a bare tokenizers.Tokenizer
-        tokenizer.save(str(folder / "tokenizer.json"))
+    if tokenizer is not None:
+        save_pretrained = getattr(tokenizer, "save_pretrained", None)
+        if save_pretrained is not None:  # a Hugging Face tokenizer: its config and vocab too
+            save_pretrained(str(folder))
+        else:  # a bare tokenizers.Tokenizer
+            tokenizer.save(str(folder / "tokenizer.json"))
+    manifest[HASHES] = {p.name: sha256_file(p) for p in sorted(folder.iterdir())
+                        if p.is_file() and p.name != MANIFEST}
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")

@@ -10,6 +10,7 @@ a checkpoint is read, so that ``import voicesafety`` stays light.
 from __future__ import annotations
 
 import json
+import pickle
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,6 +38,11 @@ AUDIO_MODEL_TYPES = frozenset(
 )
 MINI_TYPES: dict[str, Modality] = {"voicesafety-mini-audio": "audio",
                                    "voicesafety-mini-text": "text"}
+#: ``architectures`` suffixes that classify (what voicesafety runs) ...
+CLASSIFIER_SUFFIXES = ("ForSequenceClassification", "ForAudioClassification")
+#: ... and suffixes of models that generate or fill in text instead (no classification head)
+GENERATIVE_SUFFIXES = ("ForCausalLM", "LMHeadModel", "ForConditionalGeneration", "ForMaskedLM",
+                       "ForSeq2SeqLM", "ForCTC", "ForPreTraining")
 
 
 def _read_json(path: Path) -> JsonObject:
@@ -80,6 +86,7 @@ def _load_folder(folder: Path, name: str) -> Checkpoint:
     if model_type in MINI_TYPES:
         return _load_mini(folder, name, config)
     entry = lookup(name) or lookup(str(folder))
+    _refuse_generative(folder, config)
     if model_type in AUDIO_MODEL_TYPES or (entry is not None and entry.modality == "audio"):
         return _load_hf_audio(folder, name, config, entry)
     if "architectures" in config or "id2label" in config:
@@ -89,6 +96,57 @@ def _load_folder(folder: Path, name: str) -> Checkpoint:
         f"(model_type={model_type!r}); voicesafety loads Hugging Face audio/sequence "
         "classification checkpoints and its own mini models"
     )
+
+
+def _refuse_generative(folder: Path, config: JsonObject) -> None:
+    """Refuse a checkpoint whose architectures are all generative (a causal LM such as Phi-3):
+    loaded as a classifier its head would be random."""
+    archs = [str(a) for a in config.get("architectures") or []]
+    if not archs or any(a.endswith(CLASSIFIER_SUFFIXES) for a in archs):
+        return
+    generative = [a for a in archs if a.endswith(GENERATIVE_SUFFIXES)]
+    if generative:
+        raise ModelLoadError(
+            f"{folder} holds a {generative[0]} (model_type={config.get('model_type')!r}): a "
+            "model that generates, fills in or transcribes text, not a sequence classifier. "
+            "It has no trained "
+            "classification head, so any scores would come from random weights. voicesafety "
+            "loads audio/sequence classification checkpoints (e.g. "
+            "'s-nlp/roberta_toxicity_classifier'); language models as toxicity judges are not "
+            "supported yet."
+        )
+
+
+def _pretrained(auto_class: Any, folder: Path, what: str, **kwargs: Any) -> Any:
+    """``auto_class.from_pretrained(folder)``, refusing what would not score truthfully: a
+    checkpoint missing weights (they would be randomly initialised) and pickled weights that
+    ``torch.load(weights_only=True)`` refuses."""
+    try:
+        model, info = auto_class.from_pretrained(str(folder), output_loading_info=True,
+                                                 **kwargs)
+    except pickle.UnpicklingError as exc:
+        raise ModelLoadError(
+            f"{folder}: its weights are a pickled pytorch_model.bin holding more than plain "
+            "tensors, and voicesafety refuses to unpickle it: unpickling runs code stored in "
+            "the file. Use a model.safetensors instead: ask the publisher for one, convert it "
+            "with Hugging Face's sandboxed converter (https://huggingface.co/spaces/"
+            "safetensors/convert), or, for your own model, re-save it with "
+            "model.save_pretrained(folder) (transformers writes safetensors)."
+        ) from exc
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise ModelLoadError(f"cannot load {what} checkpoint {folder}: {exc}") from exc
+    missing = sorted(str(k) for k in (info.get("missing_keys") or ()))
+    if missing:
+        shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6
+                                          else "")
+        raise ModelLoadError(
+            f"{folder} lacks weights the {type(model).__name__} needs ({shown}): they would be "
+            "randomly initialised and its scores meaningless, so it is not loaded. This is not "
+            f"a trained {what} classifier (a base or pre-trained model without its "
+            "classification head, or a different architecture); load a fine-tuned "
+            "classification checkpoint, or fine-tune this one first."
+        )
+    return model
 
 
 # --------------------------------------------------------------------------- labels
@@ -154,12 +212,8 @@ def _load_hf_audio(
     # Roblox's reference applies no normalisation; other checkpoints say so in their
     # preprocessor config (as the Hugging Face feature extractor would).
     do_normalize = bool(pre_cfg.get("do_normalize", False)) and entry is None
-    try:
-        model = AutoModelForAudioClassification.from_pretrained(
-            str(folder), num_labels=len(labels)
-        )
-    except (OSError, ValueError, KeyError) as exc:
-        raise ModelLoadError(f"cannot load audio checkpoint {folder}: {exc}") from exc
+    model = _pretrained(AutoModelForAudioClassification, folder, "audio",
+                        num_labels=len(labels))
     model.eval()
     kernels = list(config.get("conv_kernel", [10, 3, 3, 3, 3, 2, 2]))
     strides = list(config.get("conv_stride", [5, 2, 2, 2, 2, 2, 2]))
@@ -201,10 +255,7 @@ def _load_hf_text(
 
     labels, activation, negatives = _labels_and_activation(config, entry)
     tokenizer = load_tokenizer(folder, transformers=True)
-    try:
-        model = AutoModelForSequenceClassification.from_pretrained(str(folder))
-    except (OSError, ValueError, KeyError) as exc:
-        raise ModelLoadError(f"cannot load text checkpoint {folder}: {exc}") from exc
+    model = _pretrained(AutoModelForSequenceClassification, folder, "text")
     model.eval()
     spec = ModelSpec(
         name=entry.repo_id if entry else name,
