@@ -39,10 +39,12 @@ def speech() -> np.ndarray:
 
 
 def test_the_embedded_model_ignores_input_below_its_minimum(mini, speech):
-    """Why the minimum is 0.25 s: below it the model's output barely depends on the input."""
+    """Why the minimum is 0.25 s: far below it the model's output barely depends on the input
+    (silence, speech and noise within 0.005 at 0.105 s with the real-speech weights; 1e-4 with
+    the previous ones), well above it it does."""
     assert mini.audio.spec.min_samples == 4_000
     module = mini.audio.backend.module
-    for n, lo, hi in ((1_679, 0.0, 1e-4), (2_400, 0.0, 1e-2), (8_000, 0.1, 1.0)):
+    for n, lo, hi in ((1_679, 0.0, 5e-3), (8_000, 0.1, 1.0)):
         batch = torch.from_numpy(np.stack([
             np.zeros(n, np.float32), speech[8_000 : 8_000 + n],
             0.05 * np.random.default_rng(0).standard_normal(n).astype(np.float32)]))

@@ -296,7 +296,7 @@ class Classifier:
                 models were trained). Clips no longer than ``window`` are scored whole.
                 ``window`` must hold at least the model's shortest input (0.25 s for the
                 embedded model) and at most 60 s; ``hop`` lies in [0.01, window]. The
-                embedded model is reliable with windows of 3 s or more (docs/audio.md).
+                embedded model is reliable with windows of 4 s or more (docs/audio.md).
             batch_size: windows per forward pass (only windows of equal length share one).
                 Default: 1 on CPU (larger batches were slower per audio-second there on every
                 backend, see docs/backends.md), 8 on CUDA.
