@@ -205,11 +205,12 @@ class TextEncoder:
 
     def encode(self, texts: Sequence[str]) -> list[Encoded]:
         """Token ids per text (after :func:`normalize_text`), truncated to ``max_length``."""
+        return self.encode_normalized([prepare_text(text) for text in texts])
+
+    def encode_normalized(self, texts: Sequence[str]) -> list[Encoded]:
+        """:meth:`encode` for texts that have already been through :func:`prepare_text`."""
         if self.fast is None and self.hf is None:
             raise InvalidInputError("this text model has no tokenizer; cannot encode text")
-        for text in texts:
-            check_unicode(text)
-        texts = [normalize_text(text) for text in texts]
         try:
             if self.fast is not None:
                 out = [
@@ -237,6 +238,13 @@ class TextEncoder:
                 "special tokens; use a larger max_length"
             )
         return out
+
+
+def prepare_text(text: str) -> str:
+    """What a tokenizer sees of ``text``: checked (:func:`check_unicode`), then
+    :func:`normalize_text`."""
+    check_unicode(text)
+    return normalize_text(text)
 
 
 def check_texts(texts: object) -> tuple[list[str], bool]:
@@ -284,11 +292,6 @@ def pad_batch(encoded: Sequence[Encoded], pad_id: int) -> tuple[np.ndarray, np.n
     return ids, mask
 
 
-def is_blank(text: str) -> bool:
-    """Whether a text has nothing to score (empty, whitespace or invisible characters only)."""
-    return not normalize_text(text).strip()
-
-
 def empty_row(spec: ModelSpec) -> np.ndarray:
     """Scores given to a blank text: 0 for every toxic label.
 
@@ -311,8 +314,10 @@ def encode_texts(
     Blank texts get an empty :class:`Encoded` and are left out of the scored indices.
     """
     encoder = encoder.limited(max_length)
-    scored = [i for i, text in enumerate(texts) if not is_blank(text)]
-    done = encoder.encode([texts[i] for i in scored]) if scored else []
+    prepared = [prepare_text(text) for text in texts]  # checked and normalised once per text
+    # blank: empty, whitespace or invisible characters only
+    scored = [i for i, text in enumerate(prepared) if text.strip()]
+    done = encoder.encode_normalized([prepared[i] for i in scored]) if scored else []
     encoded = [Encoded([], False)] * len(texts)
     for i, enc in zip(scored, done, strict=True):
         encoded[i] = enc
