@@ -8,22 +8,30 @@ classifier head is scaled so scores spread over (0, 1) and flags mean something)
   ``model(input_values).logits`` + sigmoid on the raw checkpoint;
 * each voicesafety backend through ``Classifier.score`` (conversion time reported apart).
 
-Each measurement runs in its own subprocess (so peak RSS is per backend). Writes a markdown
-table with the machine description, load averages and the exact command to
-``benchmarks/results/``. ``--quick`` runs a 2-layer model on 3 s clips (smoke test).
-``--variants`` also times int8 quantisation schemes on raw ONNX Runtime sessions.
+Runs are interleaved: each of ``--rounds`` rounds runs every path once, in its own subprocess
+(so peak RSS is per path and one path's memory never slows another), in a rotated order; each
+run warms up at each batch size and then times it once. The table gives the median over the
+rounds and the spread (min–max), and the ratio to the reference as the median of the per-round
+ratios (reference and path timed minutes apart, not hours). Every process gets
+``--threads`` threads (default: all logical cores), the reference too. Writes a markdown table
+with the machine (CPU flags, cores), date, load averages and the exact command to
+``benchmarks/results/`` and the raw timings next to it (``.json``). ``--quick`` runs a 2-layer
+model on 3 s clips (smoke test). ``--variants`` also times int8 quantisation schemes on raw
+ONNX Runtime sessions.
 
-    python benchmarks/bench_audio.py                 # full run
+    python benchmarks/bench_audio.py                 # full run: 5 rounds
     python benchmarks/bench_audio.py --quick         # smoke test
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -91,6 +99,7 @@ def worker(args: argparse.Namespace) -> dict:
     if args.worker == "reference":
         from transformers import WavLMForSequenceClassification
 
+        torch.set_num_threads(args.threads)
         model = WavLMForSequenceClassification.from_pretrained(args.model).eval()
 
         def run(batch: list[np.ndarray]) -> np.ndarray:
@@ -102,7 +111,7 @@ def worker(args: argparse.Namespace) -> dict:
 
         from voicesafety.backends.onnx import session_options
 
-        sess = ort.InferenceSession(args.worker.split(":", 1)[1], session_options(),
+        sess = ort.InferenceSession(args.worker.split(":", 1)[1], session_options(args.threads),
                                     providers=["CPUExecutionProvider"])
 
         def run(batch: list[np.ndarray]) -> np.ndarray:
@@ -111,6 +120,7 @@ def worker(args: argparse.Namespace) -> dict:
     else:
         import voicesafety as vs
 
+        torch.set_num_threads(args.threads)
         started = time.perf_counter()
         clf = vs.Classifier.from_pretrained(args.model, backend=args.worker, device="cpu")
         res["load_s"] = time.perf_counter() - started
@@ -123,12 +133,12 @@ def worker(args: argparse.Namespace) -> dict:
     timings = {}
     for bs in args.batches:
         run(data[:bs])  # warm-up at this batch shape (ONNX Runtime grows its arena per shape)
-        best = float("inf")
+        times = []
         for _ in range(args.repeats):
             started = time.perf_counter()
             run(data[:bs])
-            best = min(best, time.perf_counter() - started)
-        timings[str(bs)] = best
+            times.append(time.perf_counter() - started)
+        timings[str(bs)] = statistics.median(times)
     res["timings"] = timings
     res["scores"] = run(data[: max(args.batches)]).tolist()
     res["peak_rss_mb"] = _peak_rss_mb()
@@ -139,7 +149,8 @@ def worker(args: argparse.Namespace) -> dict:
 def spawn(what: str, args: argparse.Namespace, env: dict) -> dict:
     cmd = [sys.executable, __file__, "--worker", what, "--model", str(args.model),
            "--seconds", str(args.seconds), "--n-clips", str(args.n_clips),
-           "--repeats", str(args.repeats), "--batches", *map(str, args.batches)]
+           "--repeats", str(args.repeats), "--threads", str(args.threads),
+           "--batches", *map(str, args.batches)]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
         lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
@@ -233,14 +244,61 @@ def wavlm_gflops(seconds: float, layers: int = 12, hidden: int = 768, ffn: int =
     return total / 1e9, conv / 1e9
 
 
+def _rounds(paths: list[str], args: argparse.Namespace, env: dict) -> dict[str, list[dict]]:
+    """Every path once per round, each in its own process, in a rotated order per round."""
+    runs: dict[str, list[dict]] = {p: [] for p in paths}
+    for k in range(args.rounds):
+        order = paths[k % len(paths):] + paths[: k % len(paths)]
+        for path in order:
+            r = spawn(path, args, env)
+            runs[path].append(r)
+            print(f"round {k + 1}/{args.rounds} {path}: "
+                  f"{r.get('error') or r['timings']} (loadavg {os.getloadavg()[0]:.2f})",
+                  flush=True)
+    return runs
+
+
+def summarise(runs: dict[str, list[dict]], batches: list[int], seconds: float,
+              ref: str = "reference") -> dict[str, dict]:
+    """Per path: median and min/max ms per audio-second per batch, and the median (min, max)
+    of the per-round ratios to the reference."""
+    out: dict[str, dict] = {}
+    for path, rs in runs.items():
+        ok = [r for r in rs if "error" not in r]
+        if not ok:
+            out[path] = {"error": rs[0]["error"]}
+            continue
+        entry: dict = {"n": len(ok), "scores": ok[-1]["scores"],
+                       "peak_rss_mb": max(r["peak_rss_mb"] for r in ok),
+                       "load": [r["load_before"][0] for r in ok], "batches": {}}
+        if "load_s" in ok[0]:
+            entry["load_s"] = statistics.median(r["load_s"] for r in ok)
+        for bs in batches:
+            ms = [1000 * r["timings"][str(bs)] / (bs * seconds) for r in ok]
+            ratios = [rr["timings"][str(bs)] / r["timings"][str(bs)]
+                      for r, rr in zip(rs, runs[ref], strict=True)
+                      if "error" not in r and "error" not in rr]
+            entry["batches"][bs] = {
+                "ms": statistics.median(ms), "ms_min": min(ms), "ms_max": max(ms),
+                "ratio": statistics.median(ratios), "ratio_min": min(ratios),
+                "ratio_max": max(ratios)}
+        out[path] = entry
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2-layer model, 3 s clips")
     parser.add_argument("--variants", action="store_true", help="also time int8 schemes")
     parser.add_argument("--workdir", default="/tmp/voicesafety-bench-audio")
     parser.add_argument("--out", default=None, help="markdown file (default benchmarks/results/"
-                        "audio.md, or audio_quick.md with --quick)")
-    parser.add_argument("--repeats", type=int, default=2)
+                        "audio.md, or audio_quick.md with --quick); raw timings go next to it")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="interleaved rounds; the table gives the median over them")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="timed runs per batch size inside one round (median)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+                        help="threads for every path (default: all logical cores)")
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--backends", nargs="+", default=BACKENDS)
     parser.add_argument("--variant-batches", type=int, nargs="+", default=[1],
@@ -260,88 +318,98 @@ def main() -> None:
     args.model = build_model(work / "wavlm-base-plus-random", args.quick)
     args.seconds = 3.0 if args.quick else 15.0
     args.n_clips = max(args.batches)
-    env = dict(os.environ, VOICESAFETY_CACHE=str(work / "cache"))
+    env = dict(os.environ, VOICESAFETY_CACHE=str(work / "cache"),
+               VOICESAFETY_THREADS=str(args.threads))
     if args.quick:
-        args.repeats = 1
+        args.rounds = min(args.rounds, 2)
     load0 = os.getloadavg()
-
-    runs = {"reference": spawn("reference", args, env)}
-    print(f"reference: {runs['reference']['timings']}", flush=True)
+    # Convert once before timing (the cache then serves every round); report what it cost.
+    conversion: dict[str, str] = {}
     for backend in args.backends:
-        runs[backend] = spawn(backend, args, env)
-        r = runs[backend]
-        print(f"{backend}: {r['error']}" if "error" in r else
-              f"{backend}: {r['timings']} (load {r.get('load_s', 0):.1f} s, "
-              f"loadavg {r['load_after'][0]:.2f})", flush=True)
+        if backend != "torch":
+            r = spawn(backend, argparse.Namespace(**{**vars(args), "batches": [1],
+                                                     "repeats": 1}), env)
+            conversion[backend] = (r["error"] if "error" in r else f"{r['load_s']:.0f} s")
+            print(f"{backend}: first load (conversion) {conversion[backend]}", flush=True)
+    paths = ["reference", *args.backends]
+    raw = _rounds(paths, args, env)
+    summary = summarise(raw, args.batches, args.seconds)
     variants: dict[str, dict] = {}
     if args.variants:
         fp32 = next((work / "cache" / "exports").glob("onnx-*/model.onnx"))
         vargs = argparse.Namespace(**{**vars(args), "batches": args.variant_batches})
-        for name, path in make_variants(fp32, work).items():
-            variants[name] = spawn(f"variant:{path}", vargs, env)
-            print(f"{name}: {variants[name].get('timings', variants[name].get('error'))}",
-                  flush=True)
+        vpaths = {f"variant:{path}": name for name, path in make_variants(fp32, work).items()}
+        vraw = _rounds(["reference", *vpaths], vargs, env)
+        vsum = summarise(vraw, args.variant_batches, args.seconds)
+        variants = {vpaths[k]: v for k, v in vsum.items() if k in vpaths}
+        raw.update({k: v for k, v in vraw.items() if k != "reference"})
 
-    ref = runs["reference"]
-    ref_scores = np.array(ref["scores"])
-    audio_s = {bs: bs * args.seconds for bs in args.batches}
+    ref_scores = np.array(summary["reference"]["scores"])
 
-    def row(name: str, r: dict) -> list[str]:
+    def row(name: str, r: dict, batches: list[int]) -> list[str]:
         if "error" in r:
-            return [name, f"not run: {r['error']}"] + [""] * (len(header) - 2)
+            return [name, f"not run: {r['error']}"] + [""] * (3 * len(batches) + 2)
         scores = np.array(r["scores"])
         base = ref_scores[: len(scores)]
         diff = float(np.abs(scores - base).max())
         agree = float(np.mean(np.all((scores >= 0.5) == (base >= 0.5), axis=1)))
         cells = [name]
-        for bs in args.batches:
-            if str(bs) not in r["timings"]:
-                cells += ["–", "–", "–"]
-                continue
-            t = r["timings"][str(bs)]
-            cells += [f"{1000 * t / audio_s[bs]:.1f}", f"{audio_s[bs] / t:.1f}",
-                      f"{ref['timings'][str(bs)] / t:.2f}×"]
-        cells += [f"{r['peak_rss_mb']:.0f}", f"{diff:.1e}", f"{agree:.0%} of {len(scores)}",
-                  f"{r['load_before'][0]:.1f}/{r['load_after'][0]:.1f}"]
+        for bs in batches:
+            b = r["batches"][bs]
+            cells += [f"{b['ms']:.1f} ({b['ms_min']:.1f}–{b['ms_max']:.1f})",
+                      f"{1000 / b['ms']:.1f}",
+                      f"{b['ratio']:.2f}× ({b['ratio_min']:.2f}–{b['ratio_max']:.2f})"]
+        cells += [f"{r['peak_rss_mb']:.0f}", f"{diff:.1e}", f"{agree:.0%} of {len(scores)}"]
         return cells
 
-    header = ["path"]
-    for bs in args.batches:
-        header += [f"b{bs} ms/audio-s", f"b{bs} RTF", f"b{bs} vs ref"]
-    header += ["peak RSS MB", "max abs Δscore", "flags same", "loadavg before/after"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines.append("| " + " | ".join(row("reference (transformers eager fp32)", ref)) + " |")
+    def table(batches: list[int]) -> list[str]:
+        header = ["path"]
+        for bs in batches:
+            header += [f"b{bs} ms/audio-s median (min–max)", f"b{bs} RTF",
+                       f"b{bs} vs ref median (min–max)"]
+        header += ["peak RSS MB", "max abs Δscore", "flags same"]
+        return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+
+    lines = table(args.batches)
+    lines.append("| " + " | ".join(row("reference (transformers eager fp32)",
+                                       summary["reference"], args.batches)) + " |")
     for backend in args.backends:
-        lines.append("| " + " | ".join(row(f"voicesafety `{backend}`", runs[backend])) + " |")
+        lines.append("| " + " | ".join(row(f"voicesafety `{backend}`", summary[backend],
+                                           args.batches)) + " |")
     vlines = []
     if variants:
-        vlines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        vlines.append("| " + " | ".join(row("onnx fp32 (via Classifier)", runs["onnx"])) + " |")
+        vlines = table(args.variant_batches)
         for name, r in variants.items():
-            vlines.append("| " + " | ".join(row(f"raw ORT: {name}", r)) + " |")
+            vlines.append("| " + " | ".join(row(f"raw ORT: {name}", r,
+                                                args.variant_batches)) + " |")
 
     desc, mhz, lanes = machine()
     layers = 2 if args.quick else 12
     gflops, conv = wavlm_gflops(1.0, layers=layers)
     per_cycle = 2 * lanes * 2  # 2 FMA units x lanes x 2 flops
     peak = (os.cpu_count() or 1) * per_cycle * mhz / 1000
-    # The fastest (backend, batch) among voicesafety's backends that passed their export check.
-    best, best_bs = min(((b, bs) for b in args.backends if "error" not in runs[b]
-                         for bs in args.batches),
-                        key=lambda k: runs[k[0]]["timings"][str(k[1])] / audio_s[k[1]])
-    best_t = runs[best]["timings"][str(best_bs)] / audio_s[best_bs]
-    best_ratio = ref["timings"][str(best_bs)] / audio_s[best_bs] / best_t
+    passed = [b for b in args.backends if "error" not in summary[b]]
+    best, best_bs = min(((b, bs) for b in passed for bs in args.batches),
+                        key=lambda k: summary[k[0]]["batches"][k[1]]["ms"])
+    best_b = summary[best]["batches"][best_bs]
+    loads = [x for p in paths for x in summary[p].get("load", [])]
     text = [
         f"# Audio benchmark{' (quick)' if args.quick else ''}: WavLM base plus "
         f"({layers} layers, random weights, 6 labels), {args.seconds:g} s clips, CPU",
         "",
         f"- Command: `{command}`",
+        f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
         f"- Machine: {desc}",
-        f"- Load average at start: {load0[0]:.2f} / {load0[1]:.2f} / {load0[2]:.2f} "
-        "(1/5/15 min; the machine is shared, so absolute times are noisy — ratios come from "
-        "the same run)",
-        f"- Timings: best of {args.repeats} after one warm-up, each path in its own process; "
-        "RTF = audio seconds per wall second (higher is faster); flags at threshold 0.5.",
+        f"- Threads: {args.threads} for every path (reference included). Load average at start "
+        f"{load0[0]:.2f} / {load0[1]:.2f} / {load0[2]:.2f}; before each run "
+        f"{min(loads):.2f}–{max(loads):.2f} (1 min). The machine may be shared: absolute times "
+        "are noisy, ratios come from the same round.",
+        f"- Timings: {args.rounds} interleaved rounds, each path in its own process per round "
+        f"(order rotated), one warm-up then {args.repeats} timed run(s) per batch size; table: "
+        "median over rounds (min–max); ratio = median of per-round ratios to the reference. "
+        "RTF = audio seconds per wall second. Flags at threshold 0.5.",
+        "- First load (conversion to the backend, with its parity check, then cached): "
+        + ", ".join(f"`{k}` {v}" for k, v in conversion.items()),
         "",
         *lines,
         "",
@@ -350,10 +418,11 @@ def main() -> None:
         f"FMA units and that the {os.cpu_count()} logical cores are physical ones): "
         f"{os.cpu_count()} × {per_cycle} FLOP/cycle (2 FMA × {lanes} lanes × 2) × "
         f"{mhz / 1000:.2f} GHz ≈ {peak:.0f} GFLOP/s, i.e. {1000 * gflops / peak:.1f} ms per "
-        f"audio-second at 100 % fp32 peak. Best backend that passed its export check "
-        f"(`{best}`, batch {best_bs}): {1000 * best_t:.1f} ms per audio-second = "
-        f"{gflops / best_t:.0f} effective GFLOP/s ({gflops / best_t / peak:.0%} of that peak), "
-        f"{best_ratio:.2f}× the reference at the same batch.",
+        f"audio-second at 100 % fp32 peak. Fastest backend that passed its export check "
+        f"(`{best}`, batch {best_bs}): {best_b['ms']:.1f} ms per audio-second = "
+        f"{gflops / (best_b['ms'] / 1000):.0f} effective GFLOP/s "
+        f"({gflops / (best_b['ms'] / 1000) / peak:.0%} of that peak), "
+        f"{best_b['ratio']:.2f}× the reference at the same batch.",
     ]
     if vlines:
         text += ["", "## Int8 schemes tried (raw ONNX Runtime sessions, same clips)", "",
@@ -362,8 +431,10 @@ def main() -> None:
         "audio_quick.md" if args.quick else "audio.md")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(text) + "\n", encoding="utf-8")
+    out.with_suffix(".json").write_text(json.dumps(
+        {"command": command, "machine": desc, "raw": raw}, indent=1), encoding="utf-8")
     print("\n".join(text))
-    print(f"\nwritten to {out}")
+    print(f"\nwritten to {out} (raw: {out.with_suffix('.json').name})")
 
 
 if __name__ == "__main__":

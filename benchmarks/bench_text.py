@@ -8,7 +8,9 @@ same texts (5-120 tokens, mixed) with:
 * voicesafety's torch backend (length-sorted batches),
 * voicesafety's ONNX backends (``onnx``, ``onnx-int8``) when they are available.
 
-Every contender runs in this one process with the same torch/ORT thread settings.
+Every contender runs in this one process with the same torch/ORT thread count
+(``$VOICESAFETY_THREADS``, default all logical cores), timed in interleaved rounds; the table
+gives throughput over all rounds and the median (min–max) of per-round ratios.
 
     python benchmarks/bench_text.py            # 2,000 texts
     python benchmarks/bench_text.py --quick    # 200 texts, for a smoke run
@@ -120,9 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-sizes", default="default",
                         help="comma-separated voicesafety batch sizes to time per backend; "
                              "'default' = the library's default on CPU (8)")
-    parser.add_argument("--backends", default="torch,onnx,onnx-int8",
+    parser.add_argument("--backends", default="torch,onnx,onnx-int8,auto",
                         help="comma-separated voicesafety backends to time "
-                             "(torch, torchscript, onnx, onnx-int8)")
+                             "(torch, torchscript, onnx, onnx-int8, auto)")
     parser.add_argument("--rounds", type=int, default=10,
                         help="interleaved timing rounds (every runner scores each chunk)")
     parser.add_argument("--model-dir", type=Path, default=None,
@@ -130,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS, help="raw results file")
     args = parser.parse_args(argv)
     n = args.n or (200 if args.quick else 2000)
+    # every runner gets all cores (voicesafety's default would leave busy cores to others)
+    os.environ.setdefault("VOICESAFETY_THREADS", str(os.cpu_count() or 1))
+    torch.set_num_threads(int(os.environ["VOICESAFETY_THREADS"]))
 
     import transformers
     from transformers import pipeline
@@ -160,8 +165,15 @@ def main(argv: list[str] | None = None) -> int:
     say()
     say(f"- command: `python benchmarks/bench_text.py {' '.join(argv or sys.argv[1:])}`".rstrip())
     say(f"- date: {time.strftime('%Y-%m-%d %H:%M:%S')}")
-    say(f"- machine: {platform.platform()}, {os.cpu_count()} CPUs, torch threads "
-        f"{torch.get_num_threads()}")
+    flags = next((ln.split(":", 1)[1].split() for ln in
+                  Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("flags")), [])
+    cpu = next((ln.split(":", 1)[1].strip() for ln in
+                Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("model name")),
+               platform.processor())
+    simd = ", ".join(f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni",
+                                 "avx512_bf16", "amx_tile") if f in flags)
+    say(f"- machine: {cpu}, {os.cpu_count()} logical cores, SIMD: {simd}; "
+        f"{platform.platform()}; torch threads {torch.get_num_threads()}")
     say(f"- versions: python {platform.python_version()}, torch {torch.__version__}, "
         f"transformers {transformers.__version__}, voicesafety {vs.__version__}")
     say("- model: RobertaForSequenceClassification(RobertaConfig()) — 12 layers, hidden 768, "
@@ -193,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             clf = vs.Classifier.from_pretrained(folder, backend=backend, device="cpu")
             load_s = time.perf_counter() - t0
+            if backend == "auto":
+                backend = f"auto → {clf.backend}"
         except BackendError as exc:
             notes.append(f"- {backend}: not available ({exc})")
             print(f"{backend}: not available", flush=True)
@@ -213,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     rounds = max(1, min(args.rounds, n // 8))
     chunks = [texts[i::rounds] for i in range(rounds)]
     seconds = [0.0] * len(runners)
+    per_round = [[0.0] * rounds for _ in runners]
     outputs: list[dict[int, list[float]]] = [{} for _ in runners]
     for r, chunk in enumerate(chunks):
         order = list(range(len(runners)))
@@ -220,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         for k in order:
             secs, out = timed(runners[k][1], chunk)
             seconds[k] += secs
+            per_round[k][r] = secs
             outputs[k][r] = out
         done = sum(len(c) for c in chunks[: r + 1])
         print(f"round {r + 1}/{rounds}: " + ", ".join(
@@ -230,20 +246,20 @@ def main(argv: list[str] | None = None) -> int:
         return np.concatenate([outputs[k][r] for r in range(rounds)])
 
     ref = flat(0)
-    rows: list[tuple[str, float, str]] = []
+    say("| runner | texts/s (all rounds) | per-round texts/s median (min–max) | × pipeline, "
+        "median of per-round ratios (min–max) | notes |")
+    say("|---|---:|---|---|---|")
     for k, (name, _, precision) in enumerate(runners):
         note = precision
         if k:
             same = np.mean((flat(k) >= 0.5) == (ref >= 0.5))
             note += (f"; max |Δ toxicity| vs pipeline {np.abs(flat(k) - ref).max():.1e}; "
                      f"flags same {same:.2%}")
-        rows.append((name, n / seconds[k], note))
-
-    base = rows[0][1]
-    say("| runner | texts/s | × pipeline | notes |")
-    say("|---|---:|---:|---|")
-    for name, tps, note in rows:
-        say(f"| {name} | {tps:.1f} | {tps / base:.2f}× | {note} |")
+        tps = [len(chunks[r]) / per_round[k][r] for r in range(rounds)]
+        ratios = [per_round[0][r] / per_round[k][r] for r in range(rounds)]
+        say(f"| {name} | {n / seconds[k]:.1f} | {np.median(tps):.1f} ({min(tps):.1f}–"
+            f"{max(tps):.1f}) | {np.median(ratios):.2f}× ({min(ratios):.2f}–{max(ratios):.2f}) "
+            f"| {note} |")
     say()
     load_end = os.getloadavg()
     say(f"- load average at end (1/5/15 min): {load_end[0]:.2f} / {load_end[1]:.2f} / "

@@ -33,10 +33,13 @@ def test_unknown_backend_is_an_error(v1_dir):
         vs.Classifier.from_pretrained(v1_dir, backend="tensorrt", device="cpu")
 
 
-def test_auto_on_a_checkpoint_is_torch_and_says_so(v1_dir):
+def test_auto_on_a_checkpoint_runs_the_measured_fastest_and_says_so(v1_dir, cache):
+    import json
+
     clf = vs.Classifier.from_pretrained(v1_dir, device="cpu")
-    assert clf.backend == "torch"
-    assert clf.score(_clip()).model.backend == "torch"
+    (record,) = [json.loads(p.read_text()) for p in (cache / "exports" / ".auto").glob("*.json")]
+    assert clf.backend == record["backend"] == ex.auto.choose(record["timings"])
+    assert clf.score(_clip()).model.backend == record["backend"]
 
 
 @pytest.mark.parametrize("backend", ["torchscript", "onnx", "onnx-int8"])

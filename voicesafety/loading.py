@@ -1,8 +1,9 @@
 """From a name or path to ready models: resolve it (hub), read its parts (formats), and put
 each part on the backend asked for.
 
-``backend="auto"`` never converts anything: it runs the form already on disk (an exported
-folder or file on its own backend, a torch checkpoint on torch). Asking a checkpoint for
+``backend="auto"`` runs an exported folder or file on its own backend; a torch checkpoint on
+CPU runs on the fastest backend whose export passes the parity check, measured once on this
+machine (:mod:`voicesafety.export.auto`), and on CUDA on torch. Asking a checkpoint for
 another backend converts it once, with a parity check, through the export cache.
 
 Trust: a TorchScript file from a path the user gave runs only with ``trust_code=True``; the
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from .backends import BACKENDS, Backend, open_file, resolve_device, resolve_threads, trusts_code
 from .errors import BackendError
+from .export.auto import fastest_backend
 from .export.cache import cached_backend
 from .formats import LoadedPart, load_parts
 from .formats.exported import ExportedModel
@@ -48,6 +50,8 @@ def backend_for(part: LoadedPart, backend: str, device: str, *, trust_code: bool
             )
         return open_file(source.path, source.backend, device, source.input_names,
                          trust_code=trust_code, threads=threads)
+    if name == "auto" and device == "cpu":
+        return fastest_backend(source, part.spec, part.tokenizer, threads=threads)[0]
     if name in ("auto", "torch"):
         from .backends.torch import TorchBackend  # imports torch: only when it runs
 
