@@ -284,8 +284,12 @@ def _open_soundfile(item: FileInput) -> sf.SoundFile:
     try:
         return sf.SoundFile(target)
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        # soundfile names an in-memory file by its repr (an address that changes per run);
+        # the message names the input instead, so the same bad input gives the same message
+        reason = str(exc).replace(repr(target), "the data") if not isinstance(
+            target, str) else str(exc)
         raise AudioDecodeError(
-            f"could not decode {name}: {exc}. Supported formats are those of libsndfile "
+            f"could not decode {name}: {reason}. Supported formats are those of libsndfile "
             f"{sf.__libsndfile_version__} (wav, flac, ogg/vorbis/opus, mp3 and more); convert "
             "other formats first, e.g. `ffmpeg -i input.m4a output.wav`"
         ) from exc

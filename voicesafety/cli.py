@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from ._version import __version__
+from .audio import AudioInput
 from .classifier import Classifier
 from .errors import InvalidInputError, VoiceSafetyError
 from .evaluation import evaluate
@@ -53,13 +54,20 @@ def untrained_note(clf: Classifier) -> str | None:
 
 
 def _add_score(sub: Subparsers) -> None:
-    p = sub.add_parser("score", help="score audio files")
-    p.add_argument("files", nargs="+", help="audio files (wav, flac, ogg, mp3, ...)")
+    p = sub.add_parser("score", help="score audio files (or every audio file in folders)")
+    p.add_argument("files", nargs="+",
+                   help="audio files (wav, flac, ogg, mp3, ...) and/or folders (searched "
+                        "recursively)")
     _model_args(p)
     p.add_argument("--batch-size", type=int, default=None,
                    help="windows per forward pass (default: 1 on CPU, 8 on CUDA)")
     p.add_argument("--window", type=float, default=None, help="window in seconds (default 15)")
     p.add_argument("--hop", type=float, default=None, help="hop in seconds (default = window)")
+    p.add_argument("--engine", choices=("local", "ray"), default=None,
+                   help="batch-score into a table: local, or on Ray Data (pip install "
+                        "'voicesafety[ray]'); needs --out")
+    p.add_argument("--out", default=None,
+                   help="write one row per file to this Parquet file (voicesafety.batch)")
     p.set_defaults(func=_run_score)
 
 
@@ -69,15 +77,47 @@ def _progress(show: bool) -> bool | None:
 
 
 def _run_score(args: argparse.Namespace) -> int:
+    from .batch import audio_files
+
+    files = audio_files(args.files)
+    if not files:
+        raise InvalidInputError(f"no audio files in {' '.join(args.files)}")
+    if args.engine is not None or args.out is not None:
+        return _run_batch(args, files)
     clf = _load(args)
-    results = clf.score(args.files, batch_size=args.batch_size, window=args.window, hop=args.hop,
-                        errors="return", progress=_progress(len(args.files) > 1))
+    inputs: list[AudioInput] = list(files)
+    results = clf.score(inputs, batch_size=args.batch_size, window=args.window, hop=args.hop,
+                        errors="return", progress=_progress(len(files) > 1))
     failed = sum(not r.ok for r in results)
     if args.json:
         for r in results:
             print(r.model_dump_json())
     else:
         print(format_table(results))
+    return 1 if failed else 0
+
+
+def _run_batch(args: argparse.Namespace, files: list[str]) -> int:
+    """``score --out FILE.parquet [--engine local|ray]``: one row per file (voicesafety.batch)."""
+    from .batch import score_files
+
+    if args.out is None:
+        raise InvalidInputError("--engine writes a table: give --out FILE.parquet")
+    if args.policy is not None:
+        raise InvalidInputError("--threshold-policy is not supported with --out yet: "
+                                "score without --out, or apply the policy to the table")
+    import pyarrow.parquet as pq
+
+    options = {k: v for k, v in (("window", args.window), ("hop", args.hop),
+                                 ("batch_size", args.batch_size)) if v is not None}
+    table = score_files(files, args.model, engine=args.engine or "local",
+                        backend=args.backend, device=args.device,
+                        progress=_progress(len(files) > 1), **options)
+    pq.write_table(table, args.out)
+    rows = table.to_pylist()
+    failed = sum(r["error"] is not None for r in rows)
+    flagged = sum(bool(r["flagged"]) for r in rows)
+    print(f"{len(rows)} files scored -> {args.out}: {flagged} flagged, {failed} errors")
     return 1 if failed else 0
 
 

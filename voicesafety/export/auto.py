@@ -174,6 +174,7 @@ def _measure(module: nn.Module, spec: ModelSpec, tokenizer: Tokenizer | None, th
     opened: dict[str, Backend] = {"torch": _open(module, spec, tokenizer, "torch", threads)}
     timings = {"torch": _time(opened["torch"], batches)}
     rejected: dict[str, str] = {}
+    missing = False
     for name in CANDIDATES:
         step = time.perf_counter()
         try:
@@ -182,7 +183,12 @@ def _measure(module: nn.Module, spec: ModelSpec, tokenizer: Tokenizer | None, th
             rejected[name] = str(exc).splitlines()[0]
             _say(f"  {name}: refused (misses the parity bounds)")
             continue
-        except (BackendError, ImportError, RuntimeError, ValueError) as exc:
+        except ImportError as exc:  # not recorded: installing the package changes the answer
+            missing = True
+            rejected[name] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            _say(f"  {name}: cannot convert ({rejected[name]})")
+            continue
+        except (BackendError, RuntimeError, ValueError) as exc:
             # a model the exporter cannot convert still runs, on torch: say so, once
             rejected[name] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
             _say(f"  {name}: cannot convert ({rejected[name]})")
@@ -195,10 +201,11 @@ def _measure(module: nn.Module, spec: ModelSpec, tokenizer: Tokenizer | None, th
         "threads": threads, "seconds": round(time.perf_counter() - started, 1),
         "version": RECORD_VERSION,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
-    tmp.replace(path)
+    if not missing:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
+        tmp.replace(path)
     ms = ", ".join(f"{k} {1000 * v:.0f} ms" for k, v in timings.items())
     _say(f"{spec.name} ({spec.modality}) runs on {best} on this CPU "
          f"({ms}; {record['seconds']} s, once)")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from .._version import __version__
 from ..arrays import to_numpy
-from ..errors import BackendError
+from ..errors import require
 from ..formats.exported import HASHES, MODEL_FILES, sha256_file
 from ..spec import MANIFEST, ModelSpec
 from ..text import Tokenizer
@@ -112,12 +112,8 @@ def to_onnx(module: nn.Module, spec: ModelSpec, path: Path, manifest: Manifest,
 
 def set_onnx_metadata(path: Path, manifest: Manifest) -> None:
     """Embed ``manifest`` in an ONNX file (its ``metadata_props``), so a lone file loads."""
-    try:
-        import onnx
-    except ImportError as exc:
-        raise BackendError(
-            "exporting to ONNX needs the onnx package: pip install 'voicesafety[export]'"
-        ) from exc
+    require("onnx", "export", "exporting to ONNX")
+    import onnx
 
     model = onnx.load(str(path))
     del model.metadata_props[:]
