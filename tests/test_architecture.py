@@ -30,7 +30,7 @@ LAYERS: list[set[str]] = [
     {"pipeline", "differentiable"},  # the scoring loops
     {"loading"},
     {"classifier"},  # the facade
-    {"evaluation", "metrics", "cli"},
+    {"evaluation", "metrics", "cli", "cli_train", "train"},  # train: fit/distil students
 ]
 
 

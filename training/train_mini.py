@@ -302,7 +302,8 @@ def text_settings(s: Settings) -> TextSettings:
     return TextSettings(
         seed=s.seed, vocab_size=s.vocab_size, arch=dict(s.text_arch), epochs=s.text_epochs,
         batch_size=s.text_batch, lr=s.text_lr, ema=s.text_ema, token_dropout=s.token_dropout,
-        any_weight=s.any_weight, patience=0,  # every epoch runs; the best real-dev one is kept
+        any_weight=s.any_weight, threads=s.threads,
+        patience=0,  # every epoch runs; the best real-dev one is kept
     )  # fmt: skip
 
 
@@ -711,7 +712,8 @@ def train_audio(
 
     settings = AL.AudioSettings(
         seed=s.seed, arch=dict(arch), epochs=s.audio_epochs, batch_size=s.audio_batch,
-        lr=s.audio_lr, ema=s.audio_ema, patience=0, first_check=s.audio_epochs // 2,
+        lr=s.audio_lr, ema=s.audio_ema, threads=s.threads, patience=0,
+        first_check=s.audio_epochs // 2,
     )  # fmt: skip
     fit = AL.fit_audio(
         feats, targets, settings,

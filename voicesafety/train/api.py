@@ -31,7 +31,7 @@ from .audio_loop import (
 )
 from .calibrate import f1_thresholds
 from .data import label_matrix, read_table, read_texts, split_rows, text_column_of
-from .folder import save_audio_model, save_text_model
+from .folder import policy_dict, save_audio_model, save_text_model
 from .loop import TextSettings, fit_text, heldout_loss, predict_text
 from .tokenizer import train_tokenizer
 
@@ -161,7 +161,8 @@ def report_markdown(report: dict[str, Any]) -> str:
         a = report["teacher_agreement"]
         lines += ["", "## agreement with the teacher (test split)", ""]
         lines += [f"- {k.replace('_', ' ')}: {fmt(v)}" for k, v in a.items()]
-    lines += ["", "## calibrated policy (F1-optimal per label on the dev split)", ""]
+    source = report.get("policy_source", "F1-optimal per label on the dev split")
+    lines += ["", f"## policy ({source})", ""]
     lines += [f"- {k}: {fmt(v)}" for k, v in report.get("policy", {}).items()]
     lines += ["", "## size and speed (measured in this run)", ""]
     lines += [f"- {k.replace('_', ' ')}: {fmt(v)}" for k, v in report.get("size_speed", {}).items()]
@@ -222,6 +223,7 @@ def _fit_text_student(
                      "wall_s": time.time() - t0},
         "heldout": heldout_metrics(y[test], p_test, labels),
         "policy": thresholds,
+        "policy_source": "F1-optimal per label on the dev split",
         "size_speed": {
             "student_mb": _folder_mb(out),
             "student_parameters": sum(p.numel() for p in fit.model.parameters()),
@@ -342,8 +344,12 @@ def distil_text(
     flags = (y[arr["test"]] >= t_thr).astype(np.float32)
     result.report["heldout"] = heldout_metrics(flags, arr["p_test"], labels)
     result.report["heldout"]["truth"] = "the teacher's flags at its own policy"
-    s_thr = np.array([result.report["policy"][lab] for lab in labels])
-    result.report["teacher_agreement"] = agreement(arr["p_test"], y[arr["test"]], t_thr, s_thr)
+    # the student estimates the teacher's scores, so it keeps the teacher's thresholds
+    result.report["policy"] = {lab: float(t) for lab, t in zip(labels, t_thr, strict=True)}
+    (result.folder / "policy.json").write_text(
+        json.dumps(policy_dict(result.report["policy"]), indent=2) + "\n")
+    result.report["policy_source"] = "the teacher's thresholds"
+    result.report["teacher_agreement"] = agreement(arr["p_test"], y[arr["test"]], t_thr)
     sp = result.report["size_speed"]
     sp["teacher_texts_per_s"] = text_speed(clf, test[:512])
     sp["speedup"] = sp["student_texts_per_s"] / sp["teacher_texts_per_s"]
@@ -351,8 +357,6 @@ def distil_text(
     if part.spec.path is not None and part.spec.path.is_dir():
         sp["teacher_mb"] = sum(f.stat().st_size for f in part.spec.path.rglob("*")
                                if f.is_file()) / 1e6  # fmt: skip
-    result.report["teacher_policy"] = {lab: float(t) for lab, t in zip(labels, t_thr,
-                                                                       strict=True)}  # fmt: skip
     _write_report(result.folder, result.report)
     return result
 

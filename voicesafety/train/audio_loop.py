@@ -11,11 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..backends.threads import resolve_threads, torch_threads
 from ..models.arch import MiniAudioModel
 from .loop import Ema, cosine, seed_all
 
@@ -38,6 +40,7 @@ class AudioSettings:
     lr: float = 2e-3
     weight_decay: float = 0.02
     ema: float = 0.0  # EMA decay of the weights (0 = off)
+    threads: int | None = None  # torch threads (None: the library's load-aware default)
     patience: int = 3  # stop after this many epochs without a better held-out value (0 = never)
     first_check: int = 0  # the criterion runs from this epoch (0-based) on
 
@@ -109,7 +112,7 @@ class AudioFit:
     stopped_early: bool
 
 
-def fit_audio(
+def _fit_audio(
     feats: Sequence[np.ndarray],
     targets: np.ndarray,
     settings: AudioSettings,
@@ -199,3 +202,13 @@ def fit_audio(
     if best_state is not None:
         model.load_state_dict(best_state)
     return AudioFit(model.eval(), history, best_epoch or len(history), stopped)
+
+
+def fit_audio(
+    feats: Sequence[np.ndarray], targets: np.ndarray, settings: AudioSettings, **options: Any
+) -> AudioFit:
+    """Train a :class:`MiniAudioModel` on ``settings.threads`` torch threads (see
+    :func:`_fit_audio` for the options: ``arch``, ``loss``, ``criterion``, ``log``,
+    ``desc``)."""
+    with torch_threads(resolve_threads(settings.threads)):
+        return _fit_audio(feats, targets, settings, **options)

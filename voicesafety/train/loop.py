@@ -12,12 +12,13 @@ import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..backends.threads import resolve_threads, torch_threads
 from ..models.arch import MiniTextModel
 from .tokenizer import UNK_ID, encode, train_tokenizer
 
@@ -54,6 +55,7 @@ class TextSettings:
     ema: float = 0.999  # EMA decay of the weights (0 = off)
     token_dropout: float = 0.1  # share of real tokens replaced by <unk> while training
     any_weight: float = 1.0  # weight of the loss on the max logit vs the "any toxic" flag
+    threads: int | None = None  # torch threads (None: the library's load-aware default)
     patience: int = 2  # stop after this many epochs without a better held-out value (0 = never)
 
 
@@ -195,7 +197,7 @@ class TextFit:
     stopped_early: bool
 
 
-def fit_text(
+def _fit_text(
     texts: Sequence[str],
     y: np.ndarray,
     toxic: np.ndarray,
@@ -295,3 +297,17 @@ def fit_text(
         model.load_state_dict(best_state)
     model.eval()
     return TextFit(model, tok, history, best_epoch or len(history), stopped)
+
+
+def fit_text(
+    texts: Sequence[str],
+    y: np.ndarray,
+    toxic: np.ndarray,
+    settings: TextSettings,
+    **options: Any,
+) -> TextFit:
+    """Train a tokenizer (unless given) and a :class:`MiniTextModel` on ``(texts, y)``, on
+    ``settings.threads`` torch threads (see :func:`_fit_text` for the options:
+    ``criterion``, ``tokenizer``, ``sampler``, ``augment``, ``log``, ``desc``)."""
+    with torch_threads(resolve_threads(settings.threads)):
+        return _fit_text(texts, y, toxic, settings, **options)
