@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import gzip
+import io
 import json
 import math
 from collections.abc import Sequence
@@ -18,21 +20,21 @@ _FALSE = {"false", "no"}
 
 
 def read_table(path: str | Path) -> tuple[list[str], list[dict[str, object]]]:
-    """``(columns, rows)`` of a CSV/TSV/JSONL/Parquet file (Parquet needs ``pyarrow``:
-    ``pip install "voicesafety[train]"``)."""
+    """``(columns, rows)`` of a CSV/TSV/JSONL/Parquet file, the first three also gzipped
+    (``.csv.gz``); Parquet needs ``pyarrow`` (``pip install "voicesafety[train]"``)."""
     path = Path(path)
     if not path.is_file():
         raise InvalidInputError(f"data file not found: {path}")
-    suffix = path.suffix.lower()
+    suffix = _suffix(path)
     rows: list[dict[str, object]] = []
     columns: list[str] = []
     if suffix in (".csv", ".tsv"):
-        with path.open(encoding="utf-8", newline="") as fh:
+        with _open(path) as fh:
             reader = csv.DictReader(fh, delimiter="\t" if suffix == ".tsv" else ",")
             columns = list(reader.fieldnames or [])
             rows = [dict(r) for r in reader]
     elif suffix in (".jsonl", ".ndjson"):
-        with path.open(encoding="utf-8") as fh:
+        with _open(path) as fh:
             for n, line in enumerate(fh, start=1):
                 if not line.strip():
                     continue
@@ -57,21 +59,36 @@ def read_table(path: str | Path) -> tuple[list[str], list[dict[str, object]]]:
         rows = table.to_pylist()
     else:
         raise InvalidInputError(
-            f"unknown data format {suffix!r} for {path}: use one of {', '.join(TABLE_FORMATS)}"
+            f"unknown data format {suffix!r} for {path}: use one of {', '.join(TABLE_FORMATS)} "
+            "(CSV, TSV and JSONL may be gzipped: .csv.gz)"
         )
     if not rows:
         raise InvalidInputError(f"{path} holds no rows: it needs a header and at least one row")
     return columns, rows
 
 
+def _suffix(path: Path) -> str:
+    suffixes = [x.lower() for x in path.suffixes]
+    if len(suffixes) >= 2 and suffixes[-1] == ".gz" and suffixes[-2] != ".parquet":
+        return suffixes[-2]
+    return path.suffix.lower()
+
+
+def _open(path: Path) -> io.TextIOBase:
+    if path.suffix.lower() == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
+    return path.open(encoding="utf-8", newline="")
+
+
 def read_texts(path: str | Path, text_column: str = "text") -> list[str]:
     """Unlabelled texts: a ``.txt`` file (one text per line, blank lines skipped) or the
     ``text_column`` of a table."""
     path = Path(path)
-    if path.suffix.lower() == ".txt":
+    if _suffix(path) == ".txt":
         if not path.is_file():
             raise InvalidInputError(f"texts file not found: {path}")
-        texts = [t.strip() for t in path.read_text(encoding="utf-8").splitlines() if t.strip()]
+        with _open(path) as fh:
+            texts = [t.strip() for t in fh.read().splitlines() if t.strip()]
         if not texts:
             raise InvalidInputError(f"{path} holds no texts (one text per line)")
         return texts
