@@ -240,3 +240,18 @@ def test_train_audio_with_labels_and_a_text_teacher(tmp_path: Path) -> None:
         None).text_labels
     assert "spearman" in res2.report["teacher_agreement"]
     assert np.isfinite(res2.report["size_speed"]["teacher_texts_per_s"])
+
+
+def test_distil_from_a_softmax_hugging_face_teacher_keeps_only_its_toxic_label(
+    tmp_path: Path, roberta_dir: Path
+) -> None:
+    """An s-nlp-like teacher (RoBERTa, softmax over neutral / toxic): the student learns
+    P(toxic) only, and keeps the teacher's threshold for it."""
+    texts = [f"message {i} {'you idiot' if i % 2 else 'good game'}" for i in range(120)]
+    res = distil_text(roberta_dir, texts, tmp_path / "s", dry_run=True)
+    student = Classifier.from_pretrained(res.folder)
+    teacher = Classifier.from_pretrained(roberta_dir)
+    assert student.text_labels == ["toxic"] == teacher.toxic_labels
+    assert student.text.spec.policy.threshold("toxic") == teacher.text.spec.policy.threshold(
+        "toxic")
+    assert res.report["data"]["rows"] == 120 and "spearman" in res.report["teacher_agreement"]

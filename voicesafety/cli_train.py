@@ -10,8 +10,9 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .cli import Subparsers
     from .train import TrainResult
+
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def _columns(value: str | None) -> list[str] | None:

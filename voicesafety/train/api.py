@@ -27,6 +27,7 @@ from .audio_loop import (
     audio_logits,
     compute_features,
     fit_audio,
+    masked_bce,
     predict_audio_features,
 )
 from .calibrate import f1_thresholds
@@ -465,16 +466,15 @@ def train_audio(
     fe_model = _frontend(s)
     feats = compute_features(fe_model, wavs)
     train, dev, test = split_rows(len(rows), s.seed, heldout)
-    y_known = np.nan_to_num(targets).astype(np.float32)
+    y_all = np.asarray(targets, np.float32)
 
     def dev_loss(m: Any) -> float:
         import torch
-        import torch.nn.functional as F
 
         lg = torch.from_numpy(audio_logits(m, [feats[i] for i in dev]))
-        return float(F.binary_cross_entropy_with_logits(lg, torch.from_numpy(y_known[dev])))
+        return float(masked_bce(lg, torch.from_numpy(y_all[dev])))
 
-    fit = fit_audio([feats[i] for i in train], y_known[train], s, criterion=dev_loss)
+    fit = fit_audio([feats[i] for i in train], y_all[train], s, criterion=dev_loss)
     p_dev = predict_audio_features(fit.model, [feats[i] for i in dev])
     thresholds = f1_thresholds(targets[dev], p_dev, labels)
     out = Path(out)

@@ -102,6 +102,13 @@ def predict_audio_features(model: MiniAudioModel, feats: Sequence[np.ndarray]) -
     return torch.sigmoid(torch.from_numpy(audio_logits(model, feats))).numpy()
 
 
+def masked_bce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """BCE over the known targets only (NaN = unknown)."""
+    known = ~torch.isnan(y)
+    bce = F.binary_cross_entropy_with_logits(logits, torch.nan_to_num(y), reduction="none")
+    return (bce * known).sum() / known.sum().clamp(min=1)
+
+
 @dataclass
 class AudioFit:
     """What :func:`fit_audio` returns: the model kept and the per-epoch log."""
@@ -128,7 +135,8 @@ def _fit_audio(
 
     Args:
         feats: features from :func:`compute_features`.
-        targets: soft targets per clip.
+        targets: soft targets per clip; NaN where a label is unknown (left out of the
+            default loss).
         settings: the knobs.
         arch: the model's architecture (default ``settings.arch``).
         loss: the loss of one batch (default: BCE of the logits against ``targets``).
@@ -151,8 +159,11 @@ def _fit_audio(
         opt, lambda st: cosine(st, steps, max(1, steps // 20))
     )
     tgt = torch.from_numpy(targets.astype(np.float32))
+    masked = bool(torch.isnan(tgt).any())  # NaN = label unknown for that clip
 
     def bce(m: MiniAudioModel, x: torch.Tensor, idx: list[int]) -> torch.Tensor:
+        if masked:
+            return masked_bce(m.forward_features(x), tgt[idx])
         return F.binary_cross_entropy_with_logits(m.forward_features(x), tgt[idx])
 
     batch_loss = loss or bce
