@@ -105,7 +105,7 @@ def add_train(sub: Subparsers) -> None:
         description="DATA has a text column and one score/label column (0/1 or 0-1) or "
         "several label columns; with no --label-columns, every other column is a label.",
     )  # fmt: skip
-    t.add_argument("data", help="CSV, TSV, JSONL or Parquet file")
+    t.add_argument("data", help="CSV, TSV, JSONL (each may be .gz) or Parquet file")
     t.add_argument("--label-columns", default=None,
                    help="comma-separated label columns (default: every column but the text)")
     _text_knobs(t)
@@ -116,7 +116,7 @@ def add_train(sub: Subparsers) -> None:
         description="DATA has an audio path column (relative to DATA's folder) and label "
         "columns, and/or a transcript column scored by --teacher (the Roblox recipe).",
     )  # fmt: skip
-    a.add_argument("data", help="CSV, TSV, JSONL or Parquet file")
+    a.add_argument("data", help="CSV, TSV, JSONL (each may be .gz) or Parquet file")
     a.add_argument("--audio-column", default="audio", help="column of audio paths")
     a.add_argument("--label-columns", default=None,
                    help="comma-separated label columns (default: every column but the audio "
