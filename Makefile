@@ -36,13 +36,13 @@ lint: setup
 	$(VENV)/bin/mypy voicesafety
 
 train-mini: setup
-	$(PIP) install -e ".[train]"
+	$(PIP) install -e ".[train-mini]"
 	$(PY) -m training.train_mini
 
 # The embedded models on real held-out data, side by side with alt-profanity-check and
 # better-profanity (benchmarks/results/real_eval.md).
 eval-real: setup
-	$(PIP) install -e ".[train,compare]"
+	$(PIP) install -e ".[train-mini,compare]"
 	$(PY) benchmarks/eval_real.py
 
 clean:

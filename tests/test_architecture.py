@@ -30,7 +30,8 @@ LAYERS: list[set[str]] = [
     {"pipeline", "differentiable"},  # the scoring loops
     {"loading"},
     {"classifier"},  # the facade
-    {"evaluation", "metrics", "batch", "cli"},
+    # train: fit/distil students; batch: one row per file, locally or on Ray
+    {"evaluation", "metrics", "batch", "cli", "cli_train", "train"},
 ]
 
 

@@ -264,7 +264,7 @@ def test_invisible_only_text_is_blank(mini):
 
 
 def test_training_encodes_through_the_same_normalisation(mini):
-    from training.tokenizer import encode
+    from voicesafety.train.tokenizer import encode
 
     tok = mini.text.tokenizer
     ids, _ = encode(tok, ["you are trash", EVASIONS["Cyrillic look-alikes"]], max_length=32)

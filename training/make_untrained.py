@@ -9,7 +9,6 @@ from pathlib import Path
 
 import torch
 
-from training.tokenizer import train_tokenizer
 from voicesafety.models.arch import (
     AUDIO_MODEL_TYPE,
     LABELS,
@@ -19,6 +18,7 @@ from voicesafety.models.arch import (
     default_policy,
     save_mini,
 )
+from voicesafety.train.tokenizer import train_tokenizer
 
 VERSION = "0.1.0-untrained"
 BUNDLE = Path(__file__).resolve().parents[1] / "voicesafety" / "models" / "mini"

@@ -22,7 +22,6 @@ Run: ``python -m training.train_mini`` (about 47 min on a 2-core CPU). Steps:
 from __future__ import annotations
 
 import argparse
-import copy
 import functools
 import json
 import math
@@ -54,16 +53,18 @@ from training.metrics import (
     markdown_table,
     pr_table,
 )
-from training.tokenizer import encode, train_tokenizer
-from voicesafety.models.arch import (
-    AUDIO_MODEL_TYPE,
-    LABELS,
-    TEXT_MODEL_TYPE,
-    MiniAudioModel,
-    MiniTextModel,
-    load_mini,
-    save_mini,
+from voicesafety.models.arch import LABELS, MiniAudioModel, MiniTextModel, load_mini
+from voicesafety.train import audio_loop as AL
+from voicesafety.train.folder import save_audio_model, save_text_model
+from voicesafety.train.loop import (
+    EpochSampler,
+    TextSettings,
+    fit_text,
+    partial_label_loss,  # noqa: F401  (re-exported: tests/test_training.py)
+    predict_text,
+    seed_all,
 )
+from voicesafety.train.tokenizer import train_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
 VERSION = "0.1.0"
@@ -166,12 +167,6 @@ class Settings:
 
 def _log(msg: str) -> None:
     tqdm.write(f"[train_mini {time.strftime('%H:%M:%S')}] {msg}")
-
-
-def _seed_all(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % (2**32))
-    torch.manual_seed(seed)
 
 
 def _write_jsonl(path: Path, rows: list[dict]) -> None:
@@ -286,66 +281,10 @@ def make_text_data(s: Settings) -> dict[str, TextSet]:
     return out
 
 
-def _text_tensors(
-    tok: Tokenizer, texts: list[str], max_length: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    ids, mask = encode(tok, texts, max_length)
-    return torch.tensor(ids, dtype=torch.long), torch.tensor(mask, dtype=torch.long)
-
-
-@torch.no_grad()
-def predict_text(
-    model: MiniTextModel, tok: Tokenizer, texts: list[str], max_length: int
-) -> np.ndarray:
-    """Sigmoid scores ``[N, L]`` for a list of texts, encoded as the library does (blank texts
-    score 0, as the library gives them toxicity 0 without running the model)."""
-    model.eval()
-    out = []
-    # blank texts are not run (as in the library: toxicity 0); the rest sorted by length
-    order = sorted((i for i in range(len(texts)) if texts[i].strip()), key=lambda i: len(texts[i]))
-    for i in range(0, len(order), 256):
-        idx = order[i : i + 256]
-        ids, mask = _text_tensors(tok, [texts[j] for j in idx], max_length)
-        out.append((idx, torch.sigmoid(model(ids, mask)).numpy()))
-    res = np.zeros((len(texts), len(LABELS)), np.float32)
-    for idx, p in out:
-        res[idx] = p
-    return res
-
-
 def _benign_only_sources() -> set[str]:
     from training.real_text import SOURCES
 
     return {name for name, info in SOURCES.items() if info.kind == "benign-only"}
-
-
-def _length_batches(
-    rows: np.ndarray, lengths: np.ndarray, size: int, rng: np.random.Generator
-) -> list[list[int]]:
-    """Shuffled batches of similar-length rows (less padding: real texts run from two words to
-    whole comments): shuffle, sort within chunks of 50 batches, cut, shuffle the batches."""
-    rows = rows[rng.permutation(len(rows))]
-    out: list[list[int]] = []
-    chunk = size * 50
-    for i in range(0, len(rows), chunk):
-        part = rows[i : i + chunk]
-        part = part[np.argsort(lengths[part], kind="stable")]
-        out += [part[j : j + size].tolist() for j in range(0, len(part), size)]
-    return [out[k] for k in rng.permutation(len(out))]
-
-
-def partial_label_loss(
-    logits: torch.Tensor, y: torch.Tensor, toxic: torch.Tensor, any_weight: float
-) -> torch.Tensor:
-    """BCE on the known labels (NaN = unknown, masked) plus BCE of the max logit against the
-    "any toxic" flag, so a source with only toxic / not toxic still trains every head: a toxic
-    row pushes its most likely label up, a benign one pushes all of them down."""
-    known = ~torch.isnan(y)
-    bce = F.binary_cross_entropy_with_logits(logits, torch.nan_to_num(y), reduction="none")
-    loss = (bce * known).sum() / known.sum().clamp(min=1)
-    if any_weight > 0:
-        loss = loss + any_weight * F.binary_cross_entropy_with_logits(logits.amax(dim=1), toxic)
-    return loss
 
 
 def real_dev_score(p: np.ndarray, ts: TextSet) -> float:
@@ -358,104 +297,56 @@ def real_dev_score(p: np.ndarray, ts: TextSet) -> float:
     return float(np.mean(aps)) if aps else float("nan")
 
 
-class _Ema:
-    """Exponential moving average of a model's parameters (buffers are copied)."""
-
-    def __init__(self, model: torch.nn.Module, decay: float) -> None:
-        self.model = copy.deepcopy(model).eval()
-        self.decay = decay
-        self.n = 0
-
-    @torch.no_grad()
-    def update(self, model: torch.nn.Module) -> None:
-        self.n += 1
-        d = min(self.decay, (1 + self.n) / (10 + self.n))
-        for pe, p in zip(self.model.parameters(), model.parameters(), strict=True):
-            pe.mul_(d).add_(p.detach(), alpha=1 - d)
-        for be, b in zip(self.model.buffers(), model.buffers(), strict=True):
-            be.copy_(b)
-
-
-def _cosine(step: int, total: int, warmup: int) -> float:
-    if step < warmup:
-        return (step + 1) / warmup
-    return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+def text_settings(s: Settings) -> TextSettings:
+    """The knobs of the library's text trainer for this recipe."""
+    return TextSettings(
+        seed=s.seed, vocab_size=s.vocab_size, arch=dict(s.text_arch), epochs=s.text_epochs,
+        batch_size=s.text_batch, lr=s.text_lr, ema=s.text_ema, token_dropout=s.token_dropout,
+        any_weight=s.any_weight, threads=s.threads,
+        patience=0,  # every epoch runs; the best real-dev one is kept
+    )  # fmt: skip
 
 
 def train_text(
     s: Settings, data: dict[str, TextSet]
 ) -> tuple[MiniTextModel, Tokenizer, dict[str, float]]:
-    """Train tokenizer + text model; returns ``(model, tokenizer, thresholds)``.
+    """Train tokenizer + text model with the library's trainer
+    (:func:`voicesafety.train.fit_text`); returns ``(model, tokenizer, thresholds)``.
 
-    With real data, the epoch whose weights score best on the real dev split (mean binarized
-    AP over its sources) is kept, and the thresholds are calibrated on it
-    (:func:`calibrate_text_policy`).
+    What is specific to this recipe is passed to it: the benign-only real sources are large,
+    so each epoch trains on a fresh sample of ``s.benign_per_epoch`` of their rows (an
+    :class:`~voicesafety.train.EpochSampler`); synthetic rows are rephrased on the fly by
+    ``word_augment``; and with real data, the epoch whose weights score best on the real dev
+    split (mean binarized AP over its sources) is kept, and the thresholds are calibrated on
+    it (:func:`calibrate_text`).
     """
-    _seed_all(s.seed)
+    seed_all(s.seed)
     train = data["train"]
     tok = train_tokenizer(train.texts, vocab_size=s.vocab_size)
     max_len = s.text_arch["max_length"]
-    model = MiniTextModel(vocab_size=tok.get_vocab_size(), num_labels=len(LABELS), **s.text_arch)
-    opt = torch.optim.AdamW(model.parameters(), lr=s.text_lr, weight_decay=0.01)
-    g = torch.Generator().manual_seed(s.seed)
-    # benign-only real sources are large: a fresh sample of them each epoch
     benign_src = np.array([src in _benign_only_sources() for src in train.source])
-    always = np.flatnonzero(~benign_src)
     pool_b = np.flatnonzero(benign_src)
     n_b = min(len(pool_b), s.benign_per_epoch) if s.benign_per_epoch else len(pool_b)
-    lengths = np.array([len(t) for t in train.texts])
-    per_epoch = len(always) + n_b
-    steps = s.text_epochs * math.ceil(per_epoch / s.text_batch)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda st: _cosine(st, steps, max(1, steps // 20))
-    )
-    y_all = torch.from_numpy(train.y)
-    tox_all = torch.from_numpy(train.toxic)
-    texts = train.texts
-    prng = random.Random(s.seed + 5)
-    nrng = np.random.default_rng(s.seed + 6)
+    sampler = EpochSampler(np.flatnonzero(~benign_src), pool_b, n_b)
     vocab = benign_vocabulary() if s.word_aug > 0 else []
-    ema = _Ema(model, s.text_ema) if s.text_ema > 0 else None
+
+    def augment(j: int, text: str, rng: random.Random) -> str:
+        if s.word_aug > 0 and train.synthetic[j] and rng.random() < s.word_aug:
+            return word_augment(text, rng, vocab, s.word_drop)
+        return text
+
     real_dev = data.get("real dev")
-    best, best_state = -1.0, None
-    bar = tqdm(total=steps, desc="text model", unit="step")
-    for epoch in range(s.text_epochs):
-        model.train()
-        rows = np.concatenate([always, nrng.choice(pool_b, n_b, replace=False)])
-        for idx in _length_batches(rows, lengths, s.text_batch, nrng):
-            batch = [
-                word_augment(texts[j], prng, vocab, s.word_drop)
-                if s.word_aug > 0 and train.synthetic[j] and prng.random() < s.word_aug
-                else texts[j]
-                for j in idx
-            ]
-            ids, mask = _text_tensors(tok, batch, max_len)
-            if s.token_dropout > 0:  # replace random real tokens by <unk> (id 1)
-                drop = (torch.rand(ids.shape, generator=g) < s.token_dropout) & (mask > 0)
-                ids = ids.masked_fill(drop, 1)
-            loss = partial_label_loss(model(ids, mask), y_all[idx], tox_all[idx], s.any_weight)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            if ema is not None:
-                ema.update(model)
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.4f}")
-        if real_dev is not None and len(real_dev):
-            cur = ema.model if ema is not None else model
-            score = real_dev_score(predict_text(cur, tok, real_dev.texts, max_len), real_dev)
-            _log(f"text epoch {epoch + 1}: real dev mean binarized AP {score:.4f}")
-            if score >= best:
-                best, best_state = score, copy.deepcopy(cur.state_dict())
-    bar.close()
-    if ema is not None:
-        model = ema.model
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    model.eval()
-    return model, tok, calibrate_text(s, model, tok, data)
+    criterion = None
+    if real_dev is not None and len(real_dev):
+
+        def criterion(model: MiniTextModel) -> float:
+            score = real_dev_score(predict_text(model, tok, real_dev.texts, max_len), real_dev)
+            _log(f"text real dev mean binarized AP {score:.4f}")
+            return -score
+
+    fit = fit_text(train.texts, train.y, train.toxic, text_settings(s), criterion=criterion,
+                   tokenizer=tok, sampler=sampler, augment=augment, log=_log)  # fmt: skip
+    return fit.model, tok, calibrate_text(s, fit.model, tok, data)
 
 
 def calibrate_text(
@@ -712,51 +603,13 @@ def synth_set(
     return run_jobs(_synth_job, jobs, s.workers, f"synth {desc}", chunksize=8)
 
 
-@torch.no_grad()
 def compute_features(model: MiniAudioModel, clips: list[tuple[np.ndarray, dict]]) -> list:
-    """Front-end log-mel features (float16 ``[M, N]``) of int16 clips."""
-    feats = []
-    for wav, _ in clips:
-        x = torch.from_numpy(wav.astype(np.float32) / 32767.0)
-        if x.numel() < 400:
-            x = F.pad(x, (0, 400 - x.numel()))
-        feats.append(model.features(x[None])[0].numpy().astype(np.float16))
-    return feats
+    """Front-end log-mel features (float16 ``[M, N]``) of int16 clips
+    (:func:`voicesafety.train.audio_loop.compute_features`)."""
+    return AL.compute_features(model, [wav for wav, _ in clips])
 
 
-def _batch_feats(feats: list[np.ndarray], idx: list[int], floor: float) -> torch.Tensor:
-    n = max(feats[i].shape[1] for i in idx)
-    out = torch.full((len(idx), feats[idx[0]].shape[0], n), -floor)
-    for k, i in enumerate(idx):
-        out[k, :, : feats[i].shape[1]] = torch.from_numpy(feats[i].astype(np.float32))
-    return out
-
-
-def _spec_augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    b, m, n = x.shape
-    x = x.clone()
-    for k in range(b):
-        for _ in range(2):
-            w = int(torch.randint(0, 9, (1,), generator=g))
-            f0 = int(torch.randint(0, max(1, m - w), (1,), generator=g))
-            x[k, f0 : f0 + w, :] = x[k].mean()
-            w = int(torch.randint(0, min(20, max(1, n // 8)) + 1, (1,), generator=g))
-            t0 = int(torch.randint(0, max(1, n - w), (1,), generator=g))
-            x[k, :, t0 : t0 + w] = x[k].mean()
-    return x
-
-
-@torch.no_grad()
-def predict_audio_feats(model: MiniAudioModel, feats: list[np.ndarray]) -> np.ndarray:
-    """Sigmoid scores from precomputed features (batched by similar length)."""
-    model.eval()
-    order = sorted(range(len(feats)), key=lambda i: feats[i].shape[1])
-    out = np.zeros((len(feats), len(LABELS)), np.float32)
-    floor = model.frontend.floor
-    for i in range(0, len(order), 32):
-        idx = order[i : i + 32]
-        out[idx] = torch.sigmoid(model.forward_features(_batch_feats(feats, idx, floor))).numpy()
-    return out
+predict_audio_feats = AL.predict_audio_features
 
 
 def simulate_posteriors(
@@ -803,123 +656,81 @@ def train_audio(
     phone_ids: list[list[int] | None] | None = None,
     sim: tuple[list[list[int]], np.ndarray] | None = None,
 ) -> MiniAudioModel:
-    """Train the audio model on soft targets (labels mixed with text-model scores).
+    """Train the audio model on soft targets (labels mixed with text-model scores) with the
+    library's trainer (:func:`voicesafety.train.fit_audio`).
 
-    With a phone bottleneck (``arch["phones"] > 0``) two more losses are added: CTC of the
-    per-frame phone logits against ``phone_ids`` (espeak-ng's phonemes of each clip; empty for
-    speech-free clips), and BCE of the posterior classifier on simulated posteriors of the
-    phonemised texts ``sim = (phone_ids, soft targets)``.
+    With a phone bottleneck (``arch["phones"] > 0``) the batch loss given to it adds two
+    terms: CTC of the per-frame phone logits against ``phone_ids`` (espeak-ng's phonemes of
+    each clip; empty for speech-free clips), and BCE of the posterior classifier on simulated
+    posteriors of the phonemised texts ``sim = (phone_ids, soft targets)``. From the middle
+    epoch on, the epoch with the best validation binarized AP is kept.
     """
-    _seed_all(s.seed + 7)
     arch = arch or s.audio_arch
-    model = MiniAudioModel(num_labels=len(LABELS), **arch)
-    n_phones = model.phones
-    strides = [b.dw.stride[0] for b in model.blocks]
+    n_phones = int(arch.get("phones", 0))
     tseq = (
         [None if p is None else torch.tensor(p, dtype=torch.long) for p in phone_ids]
         if phone_ids else None
     )  # fmt: skip
     prng = random.Random(s.seed + 9)
     sim_t = torch.from_numpy(sim[1].astype(np.float32)) if sim else None
-    opt = torch.optim.AdamW(model.parameters(), lr=s.audio_lr, weight_decay=0.02)
-    # length-bucketed batches
-    order = sorted(range(len(feats)), key=lambda i: feats[i].shape[1])
-    batches = [order[i : i + s.audio_batch] for i in range(0, len(order), s.audio_batch)]
-    steps = s.audio_epochs * len(batches)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda st: _cosine(st, steps, max(1, steps // 20))
-    )
     tgt = torch.from_numpy(targets.astype(np.float32))
-    g = torch.Generator().manual_seed(s.seed + 8)
-    floor = model.frontend.floor
-    bar = tqdm(total=steps, desc="audio model", unit="step")
-    best, best_state = -1.0, None
-    ema = _Ema(model, s.audio_ema) if s.audio_ema > 0 else None
-    for epoch in range(s.audio_epochs):
-        model.train()
-        for bi in torch.randperm(len(batches), generator=g).tolist():
-            idx = batches[bi]
-            x = _spec_augment(_batch_feats(feats, idx, floor), g)
-            if n_phones > 0 and tseq is not None:
-                pl = model.phone_logits(x)
-                logits = model.classify_phones(torch.softmax(pl, dim=-1))
-                loss = F.binary_cross_entropy_with_logits(logits, tgt[idx])
-                has = [i for i in idx if tseq[i] is not None]  # words known
-                ctc = pl.new_zeros(())
-                if has:
-                    rows = [k for k, i in enumerate(idx) if tseq[i] is not None]
-                    lens = torch.tensor([len(tseq[i]) for i in has])
-                    per = F.ctc_loss(
-                        pl[rows].log_softmax(-1).transpose(0, 1),
-                        torch.cat([tseq[i] for i in has]),
-                        torch.tensor([_frames(feats[i].shape[1], strides) for i in has]),
-                        lens,
-                        blank=0,
-                        reduction="none",
-                        zero_infinity=True,
-                    )  # as reduction="mean", over the clips whose words are known
-                    ctc = (per / lens.clamp(min=1)).sum() / len(idx)
-                loss = loss + s.ctc_weight * ctc
-                if sim is not None and s.sim_weight > 0:
-                    sidx = [prng.randrange(len(sim[0])) for _ in range(s.sim_batch)]
-                    post = simulate_posteriors([sim[0][i] for i in sidx], n_phones, prng)
-                    sl = model.classify_phones(post)
-                    loss = loss + s.sim_weight * F.binary_cross_entropy_with_logits(sl, sim_t[sidx])
-            else:
-                loss = F.binary_cross_entropy_with_logits(model.forward_features(x), tgt[idx])
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 2.0)
-            opt.step()
-            sched.step()
-            if ema is not None:
-                ema.update(model)
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.4f}")
-        if len(val_feats) and epoch >= s.audio_epochs // 2:
-            cur = ema.model if ema is not None else model
-            pv = predict_audio_feats(cur, val_feats)
-            score = evaluate(val_y, pv, {lab: 0.5 for lab in LABELS})["binarized_ap"]
-            _log(f"audio epoch {epoch + 1}: val binarized AP {score:.4f}")
-            if score >= best:
-                best = score
-                best_state = {k: v.clone() for k, v in cur.state_dict().items()}
-    bar.close()
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    return model.eval()
+
+    def phone_loss(model: MiniAudioModel, x: torch.Tensor, idx: list[int]) -> torch.Tensor:
+        assert tseq is not None
+        strides = [b.dw.stride[0] for b in model.blocks]
+        pl = model.phone_logits(x)
+        logits = model.classify_phones(torch.softmax(pl, dim=-1))
+        loss = F.binary_cross_entropy_with_logits(logits, tgt[idx])
+        has = [i for i in idx if tseq[i] is not None]  # words known
+        ctc = pl.new_zeros(())
+        if has:
+            rows = [k for k, i in enumerate(idx) if tseq[i] is not None]
+            lens = torch.tensor([len(tseq[i]) for i in has])
+            per = F.ctc_loss(
+                pl[rows].log_softmax(-1).transpose(0, 1),
+                torch.cat([tseq[i] for i in has]),
+                torch.tensor([_frames(feats[i].shape[1], strides) for i in has]),
+                lens,
+                blank=0,
+                reduction="none",
+                zero_infinity=True,
+            )  # as reduction="mean", over the clips whose words are known
+            ctc = (per / lens.clamp(min=1)).sum() / len(idx)
+        loss = loss + s.ctc_weight * ctc
+        if sim is not None and sim_t is not None and s.sim_weight > 0:
+            sidx = [prng.randrange(len(sim[0])) for _ in range(s.sim_batch)]
+            post = simulate_posteriors([sim[0][i] for i in sidx], n_phones, prng)
+            sl = model.classify_phones(post)
+            loss = loss + s.sim_weight * F.binary_cross_entropy_with_logits(sl, sim_t[sidx])
+        return loss
+
+    def criterion(model: MiniAudioModel) -> float:
+        pv = predict_audio_feats(model, val_feats)
+        score = evaluate(val_y, pv, {lab: 0.5 for lab in LABELS})["binarized_ap"]
+        _log(f"audio val binarized AP {score:.4f}")
+        return -score
+
+    settings = AL.AudioSettings(
+        seed=s.seed, arch=dict(arch), epochs=s.audio_epochs, batch_size=s.audio_batch,
+        lr=s.audio_lr, ema=s.audio_ema, threads=s.threads, patience=0,
+        first_check=s.audio_epochs // 2,
+    )  # fmt: skip
+    fit = AL.fit_audio(
+        feats, targets, settings,
+        loss=phone_loss if n_phones > 0 and tseq is not None else None,
+        criterion=criterion if len(val_feats) else None, log=_log,
+    )  # fmt: skip
+    return fit.model
 
 
 # ======================================================================================= main
 
 
-def _config(kind: str, arch: dict, trained: bool, extra: dict) -> dict:
-    cfg = {
-        "voicesafety_format": 1,
-        "model_type": AUDIO_MODEL_TYPE if kind == "audio" else TEXT_MODEL_TYPE,
-        "labels": LABELS,
-        "problem_type": "multi_label_classification",
-        "trained": trained,
-        "arch": {"num_labels": len(LABELS), **arch},
-        "version": VERSION,
-    }
-    cfg.update(extra)
-    return cfg
-
-
 def _save_text(
     s: Settings, model: MiniTextModel, tok: Tokenizer, thr: dict[str, float], max_len: int
 ) -> None:
-    save_mini(
-        model,
-        _config(
-            "text", {"vocab_size": tok.get_vocab_size(), **s.text_arch}, True,
-            {"max_length": max_len, "pad_id": 0},
-        ),
-        s.bundle_dir / "text",
-        policy={"thresholds": thr, "default": 0.5, "rule": "any"},
-        tokenizer=tok,
-    )  # fmt: skip
+    save_text_model(s.bundle_dir / "text", model, tok, LABELS,
+                    {**s.text_arch, "max_length": max_len}, thr, version=VERSION)  # fmt: skip
 
 
 def run(s: Settings) -> dict:
@@ -1100,15 +911,13 @@ def run(s: Settings) -> dict:
     metrics["audio"] = res_audio
     metrics["audio_thresholds"] = audio_thr
     _log("audio:\n" + markdown_table(res_audio))
-    save_mini(
-        audio_model,
-        _config("audio", arch, True, {"sample_rate": 16000, "min_samples": s.audio_min_samples,
-                **({"phone_inventory": ["<blank>", *metrics["phone_inventory"]]}
-                   if s.audio_phones else {}),
-                **({"int8_fp32": s.audio_int8_fp32} if s.audio_int8_fp32 else {})}),  # fmt: skip
-        s.bundle_dir / "audio",
-        policy={"thresholds": audio_thr, "default": 0.5, "rule": "any"},
-    )
+    save_audio_model(
+        s.bundle_dir / "audio", audio_model, LABELS, arch, audio_thr, version=VERSION,
+        extra={"min_samples": s.audio_min_samples,
+               **({"phone_inventory": ["<blank>", *metrics["phone_inventory"]]}
+                  if s.audio_phones else {}),
+               **({"int8_fp32": s.audio_int8_fp32} if s.audio_int8_fp32 else {})},
+    )  # fmt: skip
     sizes = {k: sum(f.stat().st_size for f in (s.bundle_dir / k).iterdir()) / 1e6
              for k in ("audio", "text")}  # fmt: skip
     metrics["bundle_mb"] = sizes

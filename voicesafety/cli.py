@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from ._version import __version__
 from .audio import AudioInput
 from .classifier import Classifier
+from .cli_train import add_distil, add_train
 from .errors import InvalidInputError, VoiceSafetyError
 from .evaluation import evaluate
 from .export import ExportParityError, export
@@ -231,7 +232,8 @@ def _run_export(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- main
 
-COMMANDS: list[Callable[[Subparsers], None]] = [_add_score, _add_text, _add_eval, _add_export]
+COMMANDS: list[Callable[[Subparsers], None]] = [_add_score, _add_text, _add_eval, _add_export,
+                                                add_train, add_distil]
 
 
 def build_parser() -> argparse.ArgumentParser:

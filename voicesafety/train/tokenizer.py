@@ -1,15 +1,19 @@
-"""Self-contained byte-level BPE tokenizer for the mini text model."""
+"""Training a tokenizer for a student text model (byte-level BPE, ``<pad>`` = id 0)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+from ..text import TextEncoder, normalize_text, pad_batch
 
-from voicesafety.text import TextEncoder, normalize_text, pad_batch
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 PAD = "<pad>"
 UNK = "<unk>"
+UNK_ID = 1
+"""Id of ``<unk>``: token dropout replaces real tokens by it."""
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000) -> Tokenizer:
@@ -25,6 +29,8 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000) -> Tokenizer:
     Returns:
         The trained tokenizer (no padding/truncation enabled).
     """
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+
     tok = Tokenizer(models.BPE(unk_token=UNK))
     tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True, use_regex=True)
@@ -38,7 +44,8 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000) -> Tokenizer:
     )
     # the corpus as the encoder will see text (TextEncoder.encode applies normalize_text)
     tok.train_from_iterator((normalize_text(t) for t in texts), trainer=trainer)
-    assert tok.token_to_id(PAD) == 0
+    if tok.token_to_id(PAD) != 0 or tok.token_to_id(UNK) != UNK_ID:  # pragma: no cover
+        raise RuntimeError("tokenizer training did not give <pad> id 0 and <unk> id 1")
     return tok
 
 

@@ -1,0 +1,257 @@
+"""The public trainer (voicesafety.train, ``voicesafety train`` / ``voicesafety distil``):
+it learns on real data, distils a teacher, and writes folders every backend loads."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from voicesafety import Classifier
+from voicesafety.cli import main
+from voicesafety.errors import InvalidInputError
+from voicesafety.train import TextSettings, distil_text, train_audio, train_text
+
+ROOT = Path(__file__).resolve().parents[1]
+TEXT_DATA = ROOT / "training" / "data" / "text"
+SMALL = {"arch": {"dim": 64, "layers": 1, "heads": 2, "max_length": 64}, "vocab_size": 2000,
+         "batch_size": 32, "lr": 3e-3}  # fmt: skip
+
+
+def _real(source: str) -> list[dict[str, str]]:
+    """Training-split rows of a committed real source (never the evaluation-only sets)."""
+    with gzip.open(TEXT_DATA / source / "rows.csv.gz", "rt", encoding="utf-8") as fh:
+        return [r for r in csv.DictReader(fh) if r["split"] == "train"]
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[object]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+@pytest.fixture(scope="module")
+def real_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """2 400 real labelled texts: Stormfront forum posts (hate / not, same forum), toxic
+    Civil Comments (toxic_spans) and benign Topical-Chat conversation."""
+    sf = _real("stormfront")
+    hate = [r["text"] for r in sf if r["toxic"] == "1"][:600]
+    calm = [r["text"] for r in sf if r["toxic"] == "0"][:600]
+    toxic = [r["text"] for r in _real("toxic_spans")][:600]
+    chat = [r["text"] for r in _real("topical_chat")][:600]
+    rows = [[t, 1] for t in hate + toxic] + [[t, 0] for t in calm + chat]
+    random.Random(0).shuffle(rows)
+    return _write_csv(tmp_path_factory.mktemp("real") / "real.csv", ["text", "toxic"], rows)
+
+
+@pytest.fixture(scope="module")
+def trained(real_set: Path, tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("student") / "model"
+    return train_text(real_set, out, settings=TextSettings(epochs=6, **SMALL))
+
+
+def test_student_clearly_separates_the_classes_on_its_heldout_split(trained) -> None:
+    h = trained.report["heldout"]
+    assert h["n"] == 240 and 60 < h["positives"] < 180
+    # not stuck at 0.5: far above the base rate, and the classes' scores far apart
+    assert h["binarized_ap"] >= max(0.75, h["base_rate"] + 0.2), h
+    assert h["mean_score_positive"] - h["mean_score_negative"] >= 0.25, h
+    clf = trained.load()
+    scores = clf.score_text(["you are a disgusting subhuman piece of trash",
+                             "what time does the museum open on sunday?"], as_tensor=True)
+    assert scores[0, 0] > scores[1, 0] + 0.3
+
+
+def test_report_is_printed_and_saved_with_every_figure(trained) -> None:
+    folder = trained.folder
+    saved = json.loads((folder / "report.json").read_text())
+    assert saved["heldout"]["per_label_ap"]["toxic"] == trained.report["heldout"]["binarized_ap"]
+    assert set(saved["policy"]) == {"toxic"} and 0.0 < saved["policy"]["toxic"] < 1.0
+    assert saved["size_speed"]["student_mb"] > 0.1
+    assert saved["size_speed"]["student_texts_per_s"] > 10
+    assert saved["training"]["epochs_run"] >= 1 and saved["training"]["history"][0]["heldout"] > 0
+    assert "binarized" in (folder / "report.md").read_text() and "binarized" in str(trained)
+
+
+@pytest.mark.parametrize("backend", ["torch", "torchscript", "onnx", "onnx-int8"])
+def test_student_folder_loads_on_every_backend(trained, backend: str) -> None:
+    if backend != "torch":
+        pytest.importorskip("onnxruntime")
+        pytest.importorskip("onnx")
+    texts = ["you are a disgusting subhuman piece of trash", "good game everyone", "hi"]
+    ref = Classifier.from_pretrained(trained.folder, backend="torch").score_text(
+        texts, as_tensor=True)
+    got = Classifier.from_pretrained(trained.folder, backend=backend).score_text(
+        texts, as_tensor=True)
+    assert torch.allclose(got.cpu().float(), ref.float(), atol=0.05)
+    assert Classifier.from_pretrained(trained.folder, backend=backend).text_labels == ["toxic"]
+
+
+def test_text_student_gives_gradients_as_a_loss(trained) -> None:
+    clf = trained.load()
+    module = clf.text_module()
+    probs, mask = module.one_hot(["you are a disgusting subhuman piece of trash"])
+    probs.requires_grad_(True)
+    tox = module(probs, mask)
+    text = "you are a disgusting subhuman piece of trash"
+    assert abs(float(tox[0].detach()) - clf.score_text(text).toxicity) < 1e-4
+    (1 - tox).sum().backward()
+    assert probs.grad is not None and probs.grad.abs().sum() > 0
+
+
+def test_distilled_student_ranks_texts_like_a_teacher_built_here(
+    tmp_path: Path, real_set: Path
+) -> None:
+    # the teacher: a six-label model trained here on generated game chat
+    from training.corpus import generate
+    from voicesafety.models.arch import LABELS
+
+    exs = generate(1500, seed=1, heldout=False)
+    rows = [[e.text, *e.labels] for e in exs]
+    data = _write_csv(tmp_path / "chat.csv", ["text", *LABELS], rows)
+    teacher = train_text(data, tmp_path / "teacher", settings=TextSettings(epochs=3, **SMALL))
+    # unlabelled texts: more generated chat and the real texts above
+    texts = [e.text for e in generate(1500, seed=2, heldout=False)]
+    with real_set.open(encoding="utf-8") as fh:
+        texts += [r["text"].replace("\n", " ") for r in csv.DictReader(fh)][:1500]
+    (tmp_path / "texts.txt").write_text("\n".join(texts) + "\n", encoding="utf-8")
+    res = distil_text(teacher.folder, tmp_path / "texts.txt", tmp_path / "student",
+                      settings=TextSettings(epochs=12, seed=1, **SMALL))  # fmt: skip
+    a = res.report["teacher_agreement"]
+    assert a["spearman"] >= 0.8, a
+    assert a["mean_abs_delta"] < 0.15 and a["flag_agreement_teacher_policy"] >= 0.85, a
+    sp = res.report["size_speed"]
+    assert sp["student_texts_per_s"] > 0 and sp["teacher_texts_per_s"] > 0 and sp["speedup"] > 0
+    # the student keeps the teacher's policy and labels
+    student = Classifier.from_pretrained(res.folder)
+    assert student.text_labels == LABELS
+    t_pol = Classifier.from_pretrained(teacher.folder).text.spec.policy
+    assert all(student.text.spec.policy.threshold(lab) == t_pol.threshold(lab) for lab in LABELS)
+
+
+# ------------------------------------------------------------------------ data and CLI
+
+
+def test_cli_dry_runs_train_and_distil(tmp_path: Path, real_set: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "text", str(real_set), "--out", str(tmp_path / "a"), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "binarized" in out and "dry_run True" in out
+    assert Classifier.from_pretrained(tmp_path / "a").text_labels == ["toxic"]
+    texts = tmp_path / "t.txt"
+    texts.write_text("\n".join(["gg", "you suck", "nice trade", "shut up idiot"] * 20) + "\n")
+    assert main(["distil", "text", "--teacher", "voicesafety/mini", str(texts),
+                 "--out", str(tmp_path / "b"), "--dry-run"]) == 0  # fmt: skip
+    report = json.loads((tmp_path / "b" / "report.json").read_text())
+    assert report["data"]["teacher"] == "voicesafety/mini" and "spearman" in report[
+        "teacher_agreement"]
+
+
+def test_multilabel_jsonl_with_unknown_cells_and_named_columns(tmp_path: Path) -> None:
+    rows = [{"msg": f"text number {i} {'idiot' if i % 2 else 'thanks'}", "insult": i % 2,
+             "spam": None if i % 3 else 0, "id": i} for i in range(60)]  # fmt: skip
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    res = train_text(path, tmp_path / "m", text_column="msg", label_columns=["insult", "spam"],
+                     dry_run=True)  # fmt: skip
+    assert Classifier.from_pretrained(res.folder).text_labels == ["insult", "spam"]
+    with pytest.raises(InvalidInputError, match="--label-columns"):  # "id" is no label
+        train_text(path, tmp_path / "n", text_column="msg", dry_run=True)
+
+
+def test_parquet_and_continuous_scores(tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow as pa
+
+    texts = [f"message {i} {'you idiot' if i % 2 else 'have fun'}" for i in range(80)]
+    table = pa.table({"text": texts, "tox_level": [0.9 if i % 2 else 0.05 for i in range(80)]})
+    pq.write_table(table, tmp_path / "d.parquet")
+    res = train_text(tmp_path / "d.parquet", tmp_path / "m", dry_run=True)
+    assert res.report["data"]["labels"] == "tox_level"
+
+
+@pytest.mark.parametrize(("content", "name", "message"), [
+    ("text,toxic\nhello,1.5\n", "d.csv", r"not a label or score in \[0, 1\]"),
+    ("text,toxic\n", "d.csv", "holds no rows"),
+    ("body,toxic\nhello,1\n", "d.csv", "--text-column"),
+    ("text\tlabel\nhello\tmaybe\n", "d.tsv", "--label-columns"),
+    ("text,toxic\nhello,1\n", "d.xlsx", "unknown data format"),
+    ("text,toxic\n,1\n", "d.csv", "not a text"),
+    ("text,toxic\nhello,\n", "d.csv", "no value in any label column"),
+])
+def test_bad_data_is_refused_with_the_fix(tmp_path: Path, content: str, name: str,
+                                          message: str) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(InvalidInputError, match=message):
+        train_text(path, tmp_path / "m", dry_run=True)
+    assert main(["train", "text", str(path), "--out", str(tmp_path / "m"), "--dry-run"]) == 2
+
+
+def test_too_few_rows_for_a_heldout_split(tmp_path: Path) -> None:
+    path = _write_csv(tmp_path / "d.csv", ["text", "toxic"], [["a b", 1], ["c d", 0]])
+    with pytest.raises(InvalidInputError, match="too few"):
+        train_text(path, tmp_path / "m")
+
+
+# ------------------------------------------------------------------------------ audio
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+def test_train_audio_with_labels_and_a_text_teacher(tmp_path: Path) -> None:
+    import soundfile as sf
+
+    from training.audio_data import SR, synthesize
+
+    with (ROOT / "examples" / "data" / "texts.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    table = []
+    for i, r in enumerate(rows):
+        for voice in ("en-us", "en-gb"):
+            wav = synthesize(r["text"], voice, 160, 50)
+            name = f"clip{i}_{voice}.wav"
+            sf.write(tmp_path / name, wav, SR)
+            table.append([name, r["text"], 0 if r["labels"] in ("", "none") else 1])
+    data = _write_csv(tmp_path / "audio.csv", ["audio", "transcript", "toxic"], table)
+    res = train_audio(data, tmp_path / "labels", label_columns=["toxic"], dry_run=True)
+    clf = Classifier.from_pretrained(res.folder)
+    assert clf.labels == ["toxic"] and res.report["heldout"]["n"] >= 8
+    assert res.report["size_speed"]["student_x_real_time"] > 1
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    clip = tmp_path / table[0][0]
+    ref = clf.score(str(clip))
+    got = Classifier.from_pretrained(res.folder, backend="onnx").score(str(clip))
+    assert abs(got.toxicity - ref.toxicity) < 0.05
+    # the Roblox recipe: transcripts scored by a text teacher (here the embedded model)
+    data2 = _write_csv(tmp_path / "audio2.csv", ["audio", "transcript"],
+                       [[a, t] for a, t, _ in table])  # fmt: skip
+    res2 = train_audio(data2, tmp_path / "teacher", teacher="voicesafety/mini", dry_run=True)
+    assert Classifier.from_pretrained(res2.folder).labels == Classifier.from_pretrained(
+        None).text_labels
+    assert "spearman" in res2.report["teacher_agreement"]
+    assert np.isfinite(res2.report["size_speed"]["teacher_texts_per_s"])
+
+
+def test_distil_from_a_softmax_hugging_face_teacher_keeps_only_its_toxic_label(
+    tmp_path: Path, roberta_dir: Path
+) -> None:
+    """An s-nlp-like teacher (RoBERTa, softmax over neutral / toxic): the student learns
+    P(toxic) only, and keeps the teacher's threshold for it."""
+    texts = [f"message {i} {'you idiot' if i % 2 else 'good game'}" for i in range(120)]
+    res = distil_text(roberta_dir, texts, tmp_path / "s", dry_run=True)
+    student = Classifier.from_pretrained(res.folder)
+    teacher = Classifier.from_pretrained(roberta_dir)
+    assert student.text_labels == ["toxic"] == teacher.toxic_labels
+    assert student.text.spec.policy.threshold("toxic") == teacher.text.spec.policy.threshold(
+        "toxic")
+    assert res.report["data"]["rows"] == 120 and "spearman" in res.report["teacher_agreement"]

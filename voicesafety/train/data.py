@@ -1,0 +1,191 @@
+"""Reading training tables: CSV, TSV, JSON lines, Parquet (and plain text, one per line)."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InvalidInputError, require
+
+TABLE_FORMATS = (".csv", ".tsv", ".jsonl", ".ndjson", ".parquet")
+_TRUE = {"true", "yes"}
+_FALSE = {"false", "no"}
+
+
+def read_table(path: str | Path) -> tuple[list[str], list[dict[str, object]]]:
+    """``(columns, rows)`` of a CSV/TSV/JSONL/Parquet file, the first three also gzipped
+    (``.csv.gz``); Parquet needs ``pyarrow`` (``pip install "voicesafety[train]"``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidInputError(f"data file not found: {path}")
+    suffix = _suffix(path)
+    rows: list[dict[str, object]] = []
+    columns: list[str] = []
+    if suffix in (".csv", ".tsv"):
+        with _open(path) as fh:
+            reader = csv.DictReader(fh, delimiter="\t" if suffix == ".tsv" else ",")
+            columns = list(reader.fieldnames or [])
+            rows = [dict(r) for r in reader]
+    elif suffix in (".jsonl", ".ndjson"):
+        with _open(path) as fh:
+            for n, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise InvalidInputError(
+                        f"line {n} of {path.name}: invalid JSON ({exc}); each line must be "
+                        "one JSON object") from exc  # fmt: skip
+                if not isinstance(record, dict):
+                    raise InvalidInputError(
+                        f"line {n} of {path.name}: expected a JSON object, got "
+                        f"{type(record).__name__}")  # fmt: skip
+                rows.append(record)
+                columns += [k for k in record if k not in columns]
+    elif suffix == ".parquet":
+        require("pyarrow", "train", "reading Parquet training data")
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(path)
+        columns = list(table.column_names)
+        rows = table.to_pylist()
+    else:
+        raise InvalidInputError(
+            f"unknown data format {suffix!r} for {path}: use one of {', '.join(TABLE_FORMATS)} "
+            "(CSV, TSV and JSONL may be gzipped: .csv.gz)"
+        )
+    if not rows:
+        raise InvalidInputError(f"{path} holds no rows: it needs a header and at least one row")
+    return columns, rows
+
+
+def _suffix(path: Path) -> str:
+    suffixes = [x.lower() for x in path.suffixes]
+    if len(suffixes) >= 2 and suffixes[-1] == ".gz" and suffixes[-2] != ".parquet":
+        return suffixes[-2]
+    return path.suffix.lower()
+
+
+def _open(path: Path) -> io.TextIOBase:
+    if path.suffix.lower() == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
+    return path.open(encoding="utf-8", newline="")
+
+
+def read_texts(path: str | Path, text_column: str = "text") -> list[str]:
+    """Unlabelled texts: a ``.txt`` file (one text per line, blank lines skipped) or the
+    ``text_column`` of a table."""
+    path = Path(path)
+    if _suffix(path) == ".txt":
+        if not path.is_file():
+            raise InvalidInputError(f"texts file not found: {path}")
+        with _open(path) as fh:
+            texts = [t.strip() for t in fh.read().splitlines() if t.strip()]
+        if not texts:
+            raise InvalidInputError(f"{path} holds no texts (one text per line)")
+        return texts
+    columns, rows = read_table(path)
+    return text_column_of(path, columns, rows, text_column)
+
+
+def _row_name(path: Path, i: int) -> str:
+    return f"row {i + 1} of {path.name}"
+
+
+def text_column_of(
+    path: Path, columns: Sequence[str], rows: Sequence[dict[str, object]], column: str
+) -> list[str]:
+    """The texts of ``column``; every one a non-blank string."""
+    if column not in columns:
+        raise InvalidInputError(
+            f"{path.name} has no column {column!r} (columns: {', '.join(map(str, columns))}); "
+            "name the text column with --text-column (text_column=...)"
+        )
+    texts = []
+    for i, row in enumerate(rows):
+        value = row.get(column)
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidInputError(
+                f"{_row_name(path, i)}: column {column!r} holds {value!r}, not a text; "
+                "remove the row or fill it in"
+            )
+        texts.append(value)
+    return texts
+
+
+def _score(value: object, where: str, column: str) -> float:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return math.nan  # unknown for this row: masked out of the loss
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        low = value.strip().lower()
+        if low in _TRUE or low in _FALSE:
+            return float(low in _TRUE)
+    try:
+        score = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        score = math.nan
+        ok = False
+    else:
+        ok = not math.isnan(score)
+    if not ok or not 0.0 <= score <= 1.0:
+        raise InvalidInputError(
+            f"{where}: column {column!r} holds {value!r}, not a label or score in [0, 1]; "
+            "fix the value, or pick the label columns with --label-columns (label_columns=...)"
+        )
+    return score
+
+
+def label_matrix(
+    path: Path, columns: Sequence[str], rows: Sequence[dict[str, object]],
+    label_columns: Sequence[str] | None, exclude: Sequence[str],
+) -> tuple[list[str], np.ndarray]:
+    """``(labels, y [N, L])``: the label columns (default: every column not in ``exclude``)
+    as floats in [0, 1], NaN for an empty cell (unknown)."""
+    labels = list(label_columns) if label_columns else [c for c in columns if c not in exclude]
+    if not labels:
+        raise InvalidInputError(
+            f"{path.name} has no label column (columns: {', '.join(map(str, columns))}): add "
+            "a 0/1 or 0-1 score column, or name it with --label-columns"
+        )
+    missing = [c for c in labels if c not in columns]
+    if missing:
+        raise InvalidInputError(
+            f"{path.name} has no column {', '.join(map(repr, missing))} (columns: "
+            f"{', '.join(map(str, columns))}); fix --label-columns (label_columns=...)"
+        )
+    y = np.array(
+        [[_score(r.get(c), _row_name(path, i), c) for c in labels] for i, r in enumerate(rows)],
+        np.float32,
+    ).reshape(len(rows), len(labels))
+    empty = np.flatnonzero(np.isnan(y).all(axis=1))
+    if len(empty):
+        raise InvalidInputError(
+            f"{_row_name(path, int(empty[0]))} has no value in any label column "
+            f"({', '.join(labels)}); fill it in or remove the row"
+        )
+    return labels, y
+
+
+def split_rows(n: int, seed: int, heldout: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A seeded ``(train, dev, test)`` split of ``n`` rows: ``heldout`` of them held out, half
+    for early stopping and calibration (dev), half for the report (test)."""
+    if not 0.0 < heldout < 1.0:
+        raise InvalidInputError(f"heldout must lie in (0, 1), got {heldout}")
+    n_half = max(1, round(n * heldout / 2))
+    if n - 2 * n_half < 2:
+        raise InvalidInputError(
+            f"{n} rows are too few to hold {2 * n_half} out and still train: give more rows "
+            "(a few hundred at least for a useful model)"
+        )
+    order = np.random.default_rng(seed).permutation(n)
+    return order[2 * n_half :], order[:n_half], order[n_half : 2 * n_half]

@@ -1,0 +1,313 @@
+"""The training loop every student text model goes through (the embedded one included).
+
+Masked multilabel BCE plus a loss on the max logit (:func:`partial_label_loss`), AdamW with a
+warm-up + cosine schedule, an exponential moving average of the weights, batches of similar
+length, token dropout, and the epoch kept by a held-out criterion with early stopping.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..backends.threads import resolve_threads, torch_threads
+from ..models.arch import MiniTextModel
+from .tokenizer import UNK_ID, encode, train_tokenizer
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+
+Augment = Callable[[int, str, random.Random], str]
+"""``augment(row, text, rng) -> text``: rephrase a training text on the fly (or return it)."""
+Criterion = Callable[[MiniTextModel], float]
+"""``criterion(model) -> value``, lower is better: picks the epoch kept (early stopping)."""
+
+
+def seed_all(seed: int) -> None:
+    """Seed Python's, NumPy's and PyTorch's global generators."""
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+@dataclass
+class TextSettings:
+    """Knobs of the text trainer (defaults: those of the embedded model's recipe, fewer
+    epochs)."""
+
+    seed: int = 0
+    vocab_size: int = 8000
+    arch: dict = field(
+        default_factory=lambda: {"dim": 128, "layers": 2, "heads": 4, "max_length": 128}
+    )
+    epochs: int = 3
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    ema: float = 0.999  # EMA decay of the weights (0 = off)
+    token_dropout: float = 0.1  # share of real tokens replaced by <unk> while training
+    any_weight: float = 1.0  # weight of the loss on the max logit vs the "any toxic" flag
+    threads: int | None = None  # torch threads (None: the library's load-aware default)
+    patience: int = 2  # stop after this many epochs without a better held-out value (0 = never)
+
+
+@dataclass
+class EpochSampler:
+    """Which rows each epoch trains on: every row of ``always`` plus a fresh sample of
+    ``n_pool`` rows of ``pool`` (e.g. a large benign-only source) drawn each epoch."""
+
+    always: np.ndarray
+    pool: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    n_pool: int = 0
+
+    @staticmethod
+    def every_row(n: int) -> EpochSampler:
+        """All ``n`` rows, every epoch."""
+        return EpochSampler(np.arange(n))
+
+    @property
+    def size(self) -> int:
+        """Rows per epoch."""
+        return len(self.always) + self.n_pool
+
+    def rows(self, rng: np.random.Generator) -> np.ndarray:
+        """This epoch's rows."""
+        return np.concatenate([self.always, rng.choice(self.pool, self.n_pool, replace=False)])
+
+
+class Ema:
+    """Exponential moving average of a model's parameters (buffers are copied)."""
+
+    def __init__(self, model: torch.nn.Module, decay: float) -> None:
+        """Start from a copy of ``model``."""
+        self.model = copy.deepcopy(model).eval()
+        self.decay = decay
+        self.n = 0
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        """Move the average towards ``model``'s current weights."""
+        self.n += 1
+        d = min(self.decay, (1 + self.n) / (10 + self.n))
+        for pe, p in zip(self.model.parameters(), model.parameters(), strict=True):
+            pe.mul_(d).add_(p.detach(), alpha=1 - d)
+        for be, b in zip(self.model.buffers(), model.buffers(), strict=True):
+            be.copy_(b)
+
+
+def cosine(step: int, total: int, warmup: int) -> float:
+    """Learning-rate factor: linear warm-up over ``warmup`` steps, then a cosine to 0."""
+    if step < warmup:
+        return (step + 1) / warmup
+    return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+
+
+def length_batches(
+    rows: np.ndarray, lengths: np.ndarray, size: int, rng: np.random.Generator
+) -> list[list[int]]:
+    """Shuffled batches of similar-length rows (less padding: real texts run from two words to
+    whole comments): shuffle, sort within chunks of 50 batches, cut, shuffle the batches."""
+    rows = rows[rng.permutation(len(rows))]
+    out: list[list[int]] = []
+    chunk = size * 50
+    for i in range(0, len(rows), chunk):
+        part = rows[i : i + chunk]
+        part = part[np.argsort(lengths[part], kind="stable")]
+        out += [part[j : j + size].tolist() for j in range(0, len(part), size)]
+    return [out[k] for k in rng.permutation(len(out))]
+
+
+def partial_label_loss(
+    logits: torch.Tensor, y: torch.Tensor, toxic: torch.Tensor, any_weight: float
+) -> torch.Tensor:
+    """BCE on the known labels (NaN = unknown, masked) plus BCE of the max logit against the
+    "any toxic" flag, so a source with only toxic / not toxic still trains every head: a toxic
+    row pushes its most likely label up, a benign one pushes all of them down. Targets may be
+    soft (a teacher's scores)."""
+    known = ~torch.isnan(y)
+    bce = F.binary_cross_entropy_with_logits(logits, torch.nan_to_num(y), reduction="none")
+    loss = (bce * known).sum() / known.sum().clamp(min=1)
+    if any_weight > 0:
+        loss = loss + any_weight * F.binary_cross_entropy_with_logits(logits.amax(dim=1), toxic)
+    return loss
+
+
+def text_tensors(
+    tok: Tokenizer, texts: list[str], max_length: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(input_ids, attention_mask)`` tensors, encoded as the library does at inference."""
+    ids, mask = encode(tok, texts, max_length)
+    return torch.tensor(ids, dtype=torch.long), torch.tensor(mask, dtype=torch.long)
+
+
+@torch.no_grad()
+def text_logits(
+    model: MiniTextModel, tok: Tokenizer, texts: Sequence[str], max_length: int
+) -> np.ndarray:
+    """Logits ``[N, L]`` (batched by length; blank texts get a large negative logit, as the
+    library gives them toxicity 0 without running the model)."""
+    model.eval()
+    res = np.full((len(texts), model.classifier.out_features), -30.0, np.float32)
+    order = sorted((i for i in range(len(texts)) if texts[i].strip()), key=lambda i: len(texts[i]))
+    for i in range(0, len(order), 256):
+        idx = order[i : i + 256]
+        ids, mask = text_tensors(tok, [texts[j] for j in idx], max_length)
+        res[idx] = model(ids, mask).numpy()
+    return res
+
+
+def predict_text(
+    model: MiniTextModel, tok: Tokenizer, texts: Sequence[str], max_length: int
+) -> np.ndarray:
+    """Sigmoid scores ``[N, L]`` for a list of texts, encoded as the library does (blank texts
+    score 0, as the library gives them toxicity 0 without running the model)."""
+    out = torch.sigmoid(torch.from_numpy(text_logits(model, tok, texts, max_length))).numpy()
+    out[np.array([not t.strip() for t in texts], bool)] = 0.0
+    return out
+
+
+def heldout_loss(
+    model: MiniTextModel, tok: Tokenizer, texts: Sequence[str], y: np.ndarray,
+    toxic: np.ndarray, max_length: int, any_weight: float,
+) -> float:
+    """:func:`partial_label_loss` of ``model`` on a held-out set (no dropout)."""
+    logits = torch.from_numpy(text_logits(model, tok, texts, max_length))
+    return float(partial_label_loss(
+        logits, torch.from_numpy(np.asarray(y, np.float32)),
+        torch.from_numpy(np.asarray(toxic, np.float32)), any_weight,
+    ))  # fmt: skip
+
+
+@dataclass
+class TextFit:
+    """What :func:`fit_text` returns: the model kept, its tokenizer and the per-epoch log."""
+
+    model: MiniTextModel
+    tokenizer: Tokenizer
+    history: list[dict[str, float]]
+    best_epoch: int
+    stopped_early: bool
+
+
+def _fit_text(
+    texts: Sequence[str],
+    y: np.ndarray,
+    toxic: np.ndarray,
+    settings: TextSettings,
+    *,
+    criterion: Criterion | None = None,
+    tokenizer: Tokenizer | None = None,
+    sampler: EpochSampler | None = None,
+    augment: Augment | None = None,
+    log: Callable[[str], None] | None = None,
+    desc: str = "text model",
+) -> TextFit:
+    """Train a tokenizer (unless given) and a :class:`MiniTextModel` on ``(texts, y)``.
+
+    Args:
+        texts: training texts (not blank).
+        y: ``[N, L]`` float targets in [0, 1] (hard labels or a teacher's scores); NaN where
+            a label is unknown for a row (masked out of the loss).
+        toxic: ``[N]`` the "any toxic" target of each row (the max logit is trained on it).
+        settings: the knobs.
+        criterion: ``criterion(model)``, lower is better, run after every epoch on the
+            weights in use (the EMA ones when on); the best epoch is kept and training stops
+            after ``settings.patience`` epochs without improvement. None: every epoch runs and
+            the last is kept.
+        tokenizer: a trained tokenizer with ``<pad>`` = 0 and ``<unk>`` = 1 (default: trained
+            here on ``texts``).
+        sampler: the rows of each epoch (default: every row).
+        augment: on-the-fly rephrasing of training texts.
+        log: where per-epoch lines go (default: the progress bar's ``write``).
+        desc: progress bar label.
+    """
+    from tqdm import tqdm
+
+    s = settings
+    seed_all(s.seed)
+    tok = tokenizer if tokenizer is not None else train_tokenizer(texts, vocab_size=s.vocab_size)
+    max_len = int(s.arch["max_length"])
+    model = MiniTextModel(vocab_size=tok.get_vocab_size(), num_labels=y.shape[1], **s.arch)
+    opt = torch.optim.AdamW(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
+    g = torch.Generator().manual_seed(s.seed)
+    sampler = sampler if sampler is not None else EpochSampler.every_row(len(texts))
+    lengths = np.array([len(t) for t in texts])
+    steps = s.epochs * math.ceil(sampler.size / s.batch_size)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda st: cosine(st, steps, max(1, steps // 20))
+    )
+    y_all = torch.from_numpy(np.asarray(y, np.float32))
+    tox_all = torch.from_numpy(np.asarray(toxic, np.float32))
+    prng = random.Random(s.seed + 5)
+    nrng = np.random.default_rng(s.seed + 6)
+    ema = Ema(model, s.ema) if s.ema > 0 else None
+    say = log or tqdm.write
+    best, best_state, best_epoch, since = math.inf, None, 0, 0
+    history: list[dict[str, float]] = []
+    stopped = False
+    bar = tqdm(total=steps, desc=desc, unit="step")
+    for epoch in range(s.epochs):
+        model.train()
+        total, n = 0.0, 0
+        for idx in length_batches(sampler.rows(nrng), lengths, s.batch_size, nrng):
+            batch = [augment(j, texts[j], prng) if augment else texts[j] for j in idx]
+            ids, mask = text_tensors(tok, batch, max_len)
+            if s.token_dropout > 0:  # replace random real tokens by <unk>
+                drop = (torch.rand(ids.shape, generator=g) < s.token_dropout) & (mask > 0)
+                ids = ids.masked_fill(drop, UNK_ID)
+            loss = partial_label_loss(model(ids, mask), y_all[idx], tox_all[idx], s.any_weight)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            if ema is not None:
+                ema.update(model)
+            total, n = total + loss.item(), n + 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.4f}")
+        row = {"epoch": epoch + 1, "train_loss": total / max(n, 1)}
+        if criterion is not None:
+            cur = ema.model if ema is not None else model
+            value = criterion(cur)  # type: ignore[arg-type]
+            row["heldout"] = value
+            say(f"{desc} epoch {epoch + 1}: train loss {row['train_loss']:.4f}, "
+                f"held-out {value:.4f}")  # fmt: skip
+            if value <= best:
+                best, best_state, best_epoch, since = value, copy.deepcopy(cur.state_dict()), (
+                    epoch + 1), 0
+            else:
+                since += 1
+        history.append(row)
+        if criterion is not None and s.patience and since >= s.patience:
+            stopped = epoch + 1 < s.epochs
+            break
+    bar.close()
+    if ema is not None:
+        model = ema.model  # type: ignore[assignment]
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return TextFit(model, tok, history, best_epoch or len(history), stopped)
+
+
+def fit_text(
+    texts: Sequence[str],
+    y: np.ndarray,
+    toxic: np.ndarray,
+    settings: TextSettings,
+    **options: Any,
+) -> TextFit:
+    """Train a tokenizer (unless given) and a :class:`MiniTextModel` on ``(texts, y)``, on
+    ``settings.threads`` torch threads (see :func:`_fit_text` for the options:
+    ``criterion``, ``tokenizer``, ``sampler``, ``augment``, ``log``, ``desc``)."""
+    with torch_threads(resolve_threads(settings.threads)):
+        return _fit_text(texts, y, toxic, settings, **options)
