@@ -23,11 +23,11 @@ LAYERS: list[set[str]] = [
     {"policy"},
     {"spec", "display"},
     {"scoring", "results"},
-    {"audio", "text"},  # input preparation
+    {"audio", "text", "vad"},  # input preparation
     {"backends"},  # runtimes only
     {"formats"},  # hub, checkpoints, exported folders (reading)
     {"export"},  # conversion: probes, parity, writers, int8, cache
-    {"pipeline", "differentiable"},  # the scoring loops
+    {"pipeline", "differentiable", "streaming"},  # the scoring loops; live streams
     {"loading"},
     {"classifier"},  # the facade
     {"evaluation", "metrics", "cli"},

@@ -27,11 +27,13 @@ from .errors import (
 from .evaluation import EvalReport, evaluate
 from .metrics import JScore, j_score
 from .policy import ThresholdPolicy
+from .vad import VadOptions
 from .results import (
     AudioResult,
     ErrorResult,
     ModelInfo,
     ResultList,
+    StreamEvent,
     TextResult,
     WindowScore,
     format_table,
@@ -56,9 +58,11 @@ __all__ = [
     "PolicyError",
     "ResultList",
     "SampleRateWarning",
+    "StreamEvent",
     "TextResult",
     "UntrustedCodeError",
     "ThresholdPolicy",
+    "VadOptions",
     "VoiceSafetyError",
     "WindowScore",
     "__version__",
