@@ -27,7 +27,6 @@ from .errors import (
 from .evaluation import EvalReport, evaluate
 from .metrics import JScore, j_score
 from .policy import ThresholdPolicy
-from .vad import VadOptions
 from .results import (
     AudioResult,
     ErrorResult,
@@ -38,6 +37,7 @@ from .results import (
     WindowScore,
     format_table,
 )
+from .vad import VadOptions
 
 __all__ = [
     "AudioDecodeError",
