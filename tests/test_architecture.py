@@ -30,7 +30,7 @@ LAYERS: list[set[str]] = [
     {"pipeline", "differentiable", "streaming"},  # the scoring loops; live streams
     {"loading"},
     {"classifier"},  # the facade
-    {"evaluation", "metrics", "cli"},
+    {"evaluation", "metrics", "cli", "cli_stream"},
 ]
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ._version import __version__
 from .classifier import Classifier
+from .cli_stream import add_stream
 from .errors import InvalidInputError, VoiceSafetyError
 from .evaluation import evaluate
 from .export import ExportParityError, export
@@ -60,6 +61,8 @@ def _add_score(sub: Subparsers) -> None:
                    help="windows per forward pass (default: 1 on CPU, 8 on CUDA)")
     p.add_argument("--window", type=float, default=None, help="window in seconds (default 15)")
     p.add_argument("--hop", type=float, default=None, help="hop in seconds (default = window)")
+    p.add_argument("--vad", action="store_true",
+                   help="score speech only (Silero VAD; the vad extra): see docs/streaming.md")
     p.set_defaults(func=_run_score)
 
 
@@ -71,7 +74,7 @@ def _progress(show: bool) -> bool | None:
 def _run_score(args: argparse.Namespace) -> int:
     clf = _load(args)
     results = clf.score(args.files, batch_size=args.batch_size, window=args.window, hop=args.hop,
-                        errors="return", progress=_progress(len(args.files) > 1))
+                        errors="return", progress=_progress(len(args.files) > 1), vad=args.vad)
     failed = sum(not r.ok for r in results)
     if args.json:
         for r in results:
@@ -191,7 +194,8 @@ def _run_export(args: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------- main
 
-COMMANDS: list[Callable[[Subparsers], None]] = [_add_score, _add_text, _add_eval, _add_export]
+COMMANDS: list[Callable[[Subparsers], None]] = [_add_score, _add_text, _add_eval, _add_export,
+                                                lambda sub: add_stream(sub, _model_args)]
 
 
 def build_parser() -> argparse.ArgumentParser:
