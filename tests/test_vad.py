@@ -181,3 +181,28 @@ def test_vad_in_a_list_with_files_and_errors(clf, tmp_path) -> None:
                         vad=True, errors="return")
     assert results[0].ok and results[1].ok and not results[2].ok
     assert [w.start for w in results[0].windows] == [w.start for w in results[1].windows]
+
+
+def test_vad_options_are_our_errors() -> None:
+    for bad in (dict(threshold=0.0), dict(threshold=float("nan")), dict(min_speech=-1),
+                dict(neg_threshold=0.9), dict(speech_pad=0.2)):
+        with pytest.raises(vs.InvalidInputError):
+            VadOptions(**bad)
+
+
+def test_missing_silero_vad_says_how_to_install() -> None:
+    """Without the package (blocked in a fresh interpreter), vad=True names the extra."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['silero_vad'] = None\n"
+            "import numpy as np, voicesafety as vs\n"
+            "clf = vs.Classifier.from_pretrained(backend='onnx')\n"
+            "try:\n"
+            "    clf.score(np.zeros(16000, np.float32), sample_rate=16000, vad=True)\n"
+            "except vs.MissingDependencyError as e:\n"
+            "    print('MISSING', e)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300, check=False)
+    assert "MISSING" in done.stdout, done.stderr
+    assert "voicesafety[vad]" in done.stdout

@@ -19,13 +19,13 @@ length whatever the stream's length.
 from __future__ import annotations
 
 import importlib.resources
+import math
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .audio import Window
 from .errors import InvalidInputError, MissingDependencyError
@@ -43,7 +43,8 @@ CONTEXT = 64
 BLOCK_FRAMES = 512
 
 
-class VadOptions(BaseModel):
+@dataclass(frozen=True)
+class VadOptions:
     """Silero VAD settings (the defaults are Silero's ``get_speech_timestamps`` defaults).
 
     Attributes:
@@ -51,28 +52,40 @@ class VadOptions(BaseModel):
         neg_threshold: speech ends when the probability falls below this; None for Silero's
             ``max(threshold - 0.15, 0.01)``.
         min_speech: speech regions of at most this many seconds are dropped (0.25 s).
-        min_silence: silence must last this long (seconds) to end a region (0.1 s).
-        speech_pad: seconds added on each side of a region (0.03 s); when two regions are
-            closer than twice this, the gap is split between them.
+        min_silence: silence must last this long (seconds) to end a region (0.1 s); at least
+            twice ``speech_pad``.
+        speech_pad: seconds added on each side of a region (0.03 s).
+
+    Raises:
+        InvalidInputError: a value out of range.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    threshold: float = 0.5
+    neg_threshold: float | None = None
+    min_speech: float = 0.25
+    min_silence: float = 0.1
+    speech_pad: float = 0.03
 
-    threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
-    neg_threshold: float | None = Field(default=None, gt=0.0, lt=1.0)
-    min_speech: float = Field(default=0.25, ge=0.0, le=60.0)
-    min_silence: float = Field(default=0.1, ge=0.0, le=60.0)
-    speech_pad: float = Field(default=0.03, ge=0.0, le=10.0)
+    def __post_init__(self) -> None:
+        def number(name: str, lo: float, hi: float, value: object) -> None:
+            ok = (isinstance(value, (int, float)) and not isinstance(value, bool)
+                  and math.isfinite(value) and lo <= value <= hi)
+            if not ok:
+                raise InvalidInputError(
+                    f"VadOptions.{name} must be a number in [{lo:g}, {hi:g}], got {value!r}")
 
-    @model_validator(mode="after")
-    def _check(self) -> VadOptions:
-        if self.neg_threshold is not None and self.neg_threshold > self.threshold:
-            raise ValueError("neg_threshold must not exceed threshold")
+        number("threshold", 0.01, 0.99, self.threshold)
+        if self.neg_threshold is not None:
+            number("neg_threshold", 0.01, self.threshold, self.neg_threshold)
+        number("min_speech", 0.0, 60.0, self.min_speech)
+        number("min_silence", 0.0, 60.0, self.min_silence)
+        number("speech_pad", 0.0, 10.0, self.speech_pad)
         if self.min_silence < 2 * self.speech_pad:
-            raise ValueError(
-                "min_silence must be at least twice speech_pad (regions are then always "
-                "further apart than their padding, so a stream can close one without waiting)")
-        return self
+            raise InvalidInputError(
+                f"VadOptions.min_silence ({self.min_silence:g} s) must be at least twice "
+                f"speech_pad ({self.speech_pad:g} s): regions are then always further apart "
+                "than their padding, so a stream can close one without waiting. Raise "
+                "min_silence or lower speech_pad")
 
     @property
     def negative(self) -> float:
@@ -95,10 +108,12 @@ class VadOptions(BaseModel):
         if isinstance(value, VadOptions):
             return value
         if isinstance(value, dict):
-            try:
-                return cls(**value)
-            except ValidationError as exc:
-                raise InvalidInputError(f"bad VAD options: {exc}") from exc
+            unknown = set(value) - {f.name for f in fields(cls)}
+            if unknown:
+                raise InvalidInputError(
+                    f"unknown VAD option(s) {sorted(unknown)}; the options are "
+                    f"{[f.name for f in fields(cls)]}")
+            return cls(**value)
         raise InvalidInputError(
             f"vad must be True, False, a VadOptions or a dict of its fields, got {value!r}; "
             "e.g. vad=True or vad=VadOptions(threshold=0.6)"
