@@ -327,7 +327,14 @@ def main() -> None:
                                if not args.quick else "2-layer WavLM (quick)",
                                "wavlm_backend": args.backend}
     print(f"loading {folder} on {args.backend} (load {load()})", flush=True)
-    wavlm = vs.Classifier.from_pretrained(folder, backend=args.backend, device="cpu")
+    try:
+        wavlm = vs.Classifier.from_pretrained(folder, backend=args.backend, device="cpu")
+    except vs.VoiceSafetyError as exc:  # e.g. the int8 export missing its parity bounds
+        print(f"{args.backend} refused ({type(exc).__name__}: {str(exc)[:200]}); using onnx",
+              flush=True)
+        data["wavlm_backend"] = f"onnx ({args.backend} refused: {type(exc).__name__})"
+        args.backend = "onnx"
+        wavlm = vs.Classifier.from_pretrained(folder, backend="onnx", device="cpu")
     mini = vs.Classifier.from_pretrained(backend="onnx", device="cpu")
     data["vad_file"] = SpeechWindower(VadOptions(), 15.0, 15.0).model.path.name
     pool = speech_pool()

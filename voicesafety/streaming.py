@@ -24,7 +24,14 @@ from collections.abc import Sequence
 import numpy as np
 import soxr
 
-from .audio import RESAMPLE_QUALITY, check_amplitude, check_rate, check_window, pcm_float32
+from .audio import (
+    MAX_AMPLITUDE,
+    RESAMPLE_QUALITY,
+    check_amplitude,
+    check_rate,
+    check_window,
+    pcm_float32,
+)
 from .errors import InputTypeError, InvalidInputError
 from .pipeline import ModelPart, window_probabilities
 from .policy import ThresholdPolicy
@@ -215,9 +222,11 @@ class StreamSession:
                 f"push takes 1-D (mono or interleaved) or 2-D (frames × channels) PCM, got "
                 f"shape {array.shape}")
         samples = pcm_float32(array)
-        if not np.isfinite(samples).all():
+        peak = float(np.max(np.abs(samples))) if samples.size else 0.0  # one pass: NaN spreads
+        if not np.isfinite(peak):
             raise InvalidInputError("the chunk has NaN or infinite samples; clean it first")
-        check_amplitude(samples, "the chunk")
+        if peak > MAX_AMPLITUDE:
+            check_amplitude(samples, "the chunk")  # raises, saying how to scale
         if self.channels == 1:
             self._frames_in += len(samples)
             return np.ascontiguousarray(samples, dtype=np.float32)

@@ -257,7 +257,8 @@ class SpeechWindower:
         self._min_silence = VAD_RATE * o.min_silence
         self._state = self.model.initial_state()
         self._context = np.zeros(CONTEXT, np.float32)
-        self._buffer = np.zeros(0, np.float32)  # samples from absolute index _offset
+        self._store = np.zeros(0, np.float32)  # capacity; the first len(_buffer) are used
+        self._buffer = self._store[:0]  # samples from absolute index _offset
         self._offset = 0
         self._received = 0
         self._frames = 0  # frames run through the VAD
@@ -277,9 +278,7 @@ class SpeechWindower:
         """Add samples (mono float32, 16 kHz); return the windows completed by them."""
         samples = np.asarray(samples, np.float32).reshape(-1)
         if len(samples):
-            self._buffer = (np.concatenate([self._buffer, samples]) if len(self._buffer)
-                            else samples.copy())
-            self._received += len(samples)
+            self._append(samples)
         out: list[Window] = []
         ready = self._received // FRAME - self._frames
         while ready >= self.frames_per_call:
@@ -384,6 +383,19 @@ class SpeechWindower:
         self.regions.append(SpeechRegion(start=region.start / VAD_RATE, end=end / VAD_RATE))
         self.speech_samples += end - region.start
 
+    def _append(self, samples: np.ndarray) -> None:
+        """Append to the buffer, growing its capacity geometrically (amortised O(n): small
+        pushes never copy the whole buffer)."""
+        used = self._received - self._offset
+        need = used + len(samples)
+        if need > len(self._store):
+            grown = np.empty(max(need, len(self._store) * 3 // 2, 4 * FRAME), np.float32)
+            grown[:used] = self._store[:used]
+            self._store = grown
+        self._store[used:need] = samples
+        self._received += len(samples)
+        self._buffer = self._store[:need]
+
     def _trim(self) -> None:
         """Drop samples no future window can need: memory per stream stays bounded."""
         keep = self._frames * FRAME - int(self._pad) - FRAME  # a new region's padded start
@@ -393,10 +405,12 @@ class SpeechWindower:
             keep = min(keep, max(region.start, min(region.start + region.next_k * self._H,
                                                    bound - self._W - FRAME)))
         drop = keep - self._offset
-        if drop > VAD_RATE:  # copy at most about once per second of audio
-            self._buffer = self._buffer[drop:].copy()
+        if drop > VAD_RATE:  # move at most about once per second of audio
+            used = self._received - self._offset
+            self._store[:used - drop] = self._store[drop:used]
             self._offset += drop
+            self._buffer = self._store[:used - drop]
 
     def retained(self) -> int:
-        """Samples held in memory now."""
-        return len(self._buffer)
+        """Samples held in memory now (the buffer's capacity)."""
+        return len(self._store)
