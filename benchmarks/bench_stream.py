@@ -290,7 +290,8 @@ def report(data: dict[str, object], command: str) -> str:
         f"- Audio model: {data['wavlm']} (random weights, 6 labels) on "
         f"{data['wavlm_backend']}; embedded model "
         "`voicesafety/mini` on `onnx`. VAD: Silero VAD "
-        f"({data['vad_file']}), 1 thread.",
+        f"({data['vad_file']}), 1 thread. Model calls: {data.get('model_threads', '?')} "
+        "ORT thread(s) (voicesafety's load-aware default at load time).",
         f"- Stream: {b['audio_seconds']:.0f} s voice-chat-like (utterances 1–8 s of real "
         f"speech, 40–70 % silence made; VAD found {b['speech_fraction'] * 100:.0f} % speech).",
         "", "## VAD cost and end-to-end speed-up "
@@ -372,6 +373,9 @@ def main() -> None:
             "bound); the same quantiser's file is timed here, never used for scores")
     mini = vs.Classifier.from_pretrained(backend="onnx", device="cpu")
     data["vad_file"] = SpeechWindower(VadOptions(), 15.0, 15.0).model.path.name
+    from voicesafety.backends.threads import resolve_threads
+
+    data["model_threads"] = resolve_threads()  # ORT intra-op threads of each model call
     pool = speech_pool()
     seconds = 20.0 if args.quick else args.seconds
     audio, silence = chat_stream(seconds, 1, pool)
