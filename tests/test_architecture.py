@@ -23,15 +23,15 @@ LAYERS: list[set[str]] = [
     {"policy"},
     {"spec", "display"},
     {"scoring", "results"},
-    {"audio", "text"},  # input preparation
+    {"audio", "text", "vad"},  # input preparation
     {"backends"},  # runtimes only
     {"formats"},  # hub, checkpoints, exported folders (reading)
     {"export"},  # conversion: probes, parity, writers, int8, cache
-    {"pipeline", "differentiable"},  # the scoring loops
+    {"pipeline", "differentiable", "streaming"},  # the scoring loops; live streams
     {"loading"},
     {"classifier"},  # the facade
     # train: fit/distil students; batch: one row per file, locally or on Ray
-    {"evaluation", "metrics", "batch", "cli", "cli_train", "train"},
+    {"evaluation", "metrics", "batch", "cli", "cli_train", "cli_stream", "train"},
 ]
 
 

@@ -61,7 +61,8 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 #: Guides whose ```python blocks run in order, as one script, from the repository root
 #: (```py blocks are examples that need a hub download and are not run).
 RUNNABLE_DOCS = ["index.md", "quickstart.md", "policy.md", "audio.md", "text.md", "backends.md",
-                 "models.md", "training.md"]
+                 "models.md", "training.md",
+                 "streaming.md"]
 
 
 @pytest.mark.slow

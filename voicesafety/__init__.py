@@ -32,10 +32,12 @@ from .results import (
     ErrorResult,
     ModelInfo,
     ResultList,
+    StreamEvent,
     TextResult,
     WindowScore,
     format_table,
 )
+from .vad import VadOptions
 
 __all__ = [
     "AudioDecodeError",
@@ -56,9 +58,11 @@ __all__ = [
     "PolicyError",
     "ResultList",
     "SampleRateWarning",
+    "StreamEvent",
     "TextResult",
     "UntrustedCodeError",
     "ThresholdPolicy",
+    "VadOptions",
     "VoiceSafetyError",
     "WindowScore",
     "__version__",

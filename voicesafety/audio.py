@@ -101,6 +101,11 @@ def _to_float32(array: np.ndarray) -> np.ndarray:
     )
 
 
+def pcm_float32(array: np.ndarray) -> np.ndarray:
+    """Samples as float32: integer PCM scaled to [-1, 1] (as libsndfile does), floats cast."""
+    return _to_float32(array)
+
+
 def is_array(item: object) -> bool:
     """Whether an input is samples (a numpy array or a torch tensor), not a file."""
     return isinstance(item, (np.ndarray, np.generic)) or is_tensor(item)

@@ -12,14 +12,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, overload
 
 from .audio import AudioInput, is_array
-from .errors import ModalityError, ModelLoadError, PolicyError, SampleRateWarning
+from .errors import InvalidInputError, ModalityError, ModelLoadError, PolicyError, SampleRateWarning
 from .formats.checkpoint import load_folder
 from .loading import load
 from .pipeline import ModelPart, score_audio, score_texts, text_probabilities
 from .policy import ThresholdPolicy
 from .registry import Modality
 from .results import AudioResult, ErrorResult, ResultList, TextResult
+from .streaming import StreamSession
 from .text import check_texts
+from .vad import VadOptions
 
 if TYPE_CHECKING:
     import torch
@@ -262,7 +264,7 @@ class Classifier:
     def score(
         self, audio: AudioInput, *, sample_rate: int | None = ..., window: float | None = ...,
         hop: float | None = ..., batch_size: int | None = ..., errors: str = ...,
-        progress: bool | None = ...,
+        progress: bool | None = ..., vad: bool | VadOptions | dict[str, float] = ...,
     ) -> AudioResult | ErrorResult: ...
 
     @overload
@@ -270,6 +272,7 @@ class Classifier:
         self, audio: list[AudioInput] | tuple[AudioInput, ...], *, sample_rate: int | None = ...,
         window: float | None = ..., hop: float | None = ..., batch_size: int | None = ...,
         errors: str = ..., progress: bool | None = ...,
+        vad: bool | VadOptions | dict[str, float] = ...,
     ) -> list[AudioResult | ErrorResult]: ...
 
     def score(
@@ -282,6 +285,7 @@ class Classifier:
         batch_size: int | None = None,
         errors: str = "raise",
         progress: bool | None = None,
+        vad: bool | VadOptions | dict[str, float] = False,
     ) -> AudioResult | ErrorResult | list[AudioResult | ErrorResult]:
         """Score speech.
 
@@ -303,11 +307,20 @@ class Classifier:
             errors: ``"raise"`` (default) raises on the first bad input, naming its index;
                 ``"return"`` puts an :class:`ErrorResult` in its place.
             progress: show a progress bar (default: only for long work, on a terminal).
+            vad: score speech only (Silero VAD; ``pip install "voicesafety[vad]"``): True for
+                Silero's defaults, or a :class:`~voicesafety.vad.VadOptions` (or a dict of
+                its fields: ``threshold`` 0.5, ``min_speech`` 0.25 s, ``min_silence`` 0.1 s,
+                ``speech_pad`` 0.03 s). Each speech region is cut into windows of at most
+                ``window`` seconds (every ``hop`` seconds, the last ending with the speech);
+                window times are in the original clip, and the result reports ``speech``
+                (the regions) and ``speech_seconds``. False (default) scores every sample,
+                as Roblox's reference does. See docs/streaming.md.
 
         Returns:
             An :class:`AudioResult` for one input, a list (in input order) for a list. A
             clip shorter than the model's shortest input is not run through the model: its
-            result has ``too_short=True``, no windows, toxicity 0 and no flags.
+            result has ``too_short=True``, no windows, toxicity 0 and no flags. With ``vad``,
+            a clip without speech gets ``speech=[]``, no windows, toxicity 0 and no flags.
 
         Raises:
             InvalidInputError: bad ``sample_rate``, ``window``, ``hop``, ``batch_size`` or
@@ -330,9 +343,52 @@ class Classifier:
         results = score_audio(
             items, part, sample_rate=sample_rate, window=window, hop=hop,
             batch_size=self._batch_size(batch_size, cpu=1, cuda=8), errors=errors,
-            progress=progress,
+            progress=progress, vad=VadOptions.coerce(vad),
         )
         return results[0] if single else ResultList(results)
+
+    def stream(
+        self,
+        *,
+        sample_rate: int,
+        channels: int = 1,
+        window: float | None = None,
+        hop: float | None = None,
+        vad: bool | VadOptions | dict[str, float] = True,
+        dtype: str = "int16",
+        name: str | None = None,
+        vad_frames: int = 1,
+    ) -> StreamSession:
+        """Open a live stream: push PCM as it arrives, get an event per scored window.
+
+        Windows are VAD-gated utterances of at most ``window`` seconds; longer speech gives
+        rolling windows every ``hop`` seconds (the last one ending with the speech), exactly
+        as ``score(..., vad=True)`` cuts a file. Each session holds its own state (VAD, a
+        resampler, at most about one window of audio); the model is shared, so one classifier
+        serves many concurrent streams, from any threads. See docs/streaming.md.
+
+        Args:
+            sample_rate: the rate of the PCM pushed, in Hz (e.g. 48000).
+            channels: interleaved channels (mixed to mono by their mean).
+            window, hop: seconds (default: the model's, 15 and 15).
+            vad: True (Silero's defaults) or :class:`~voicesafety.vad.VadOptions` / a dict.
+            dtype: sample type of raw bytes pushed: ``"int16"``, ``"int32"`` or ``"float32"``.
+            name: a name carried by every event (e.g. a player id).
+            vad_frames: 32 ms VAD frames run per ONNX call (1 reacts fastest; 4-8 cost less
+                per frame with many streams). Results do not depend on it.
+
+        Returns:
+            A :class:`~voicesafety.streaming.StreamSession`: ``push(frames)``, ``flush()``,
+            ``await apush(frames)``, ``await aflush()``.
+        """
+        options = VadOptions.coerce(vad)
+        if options is None:
+            raise InvalidInputError(
+                "a stream is always VAD-gated (its windows are utterances): pass vad=True or "
+                "VadOptions(...); to score every sample, collect the audio and use score()")
+        return StreamSession(self.audio, sample_rate=sample_rate, channels=channels,
+                             window=window, hop=hop, vad=options, dtype=dtype, name=name,
+                             vad_frames=vad_frames)
 
     @overload
     def score_text(

@@ -17,6 +17,7 @@ from ._version import __version__
 from .audio import AudioInput
 from .classifier import Classifier
 from .cli_train import add_distil, add_train
+from .cli_stream import add_stream
 from .errors import InvalidInputError, VoiceSafetyError
 from .evaluation import evaluate
 from .export import ExportParityError, export
@@ -64,6 +65,8 @@ def _add_score(sub: Subparsers) -> None:
                    help="windows per forward pass (default: 1 on CPU, 8 on CUDA)")
     p.add_argument("--window", type=float, default=None, help="window in seconds (default 15)")
     p.add_argument("--hop", type=float, default=None, help="hop in seconds (default = window)")
+    p.add_argument("--vad", action="store_true",
+                   help="score speech only (Silero VAD; the vad extra): see docs/streaming.md")
     p.add_argument("--engine", choices=("local", "ray"), default=None,
                    help="batch-score into a table: local, or on Ray Data (pip install "
                         "'voicesafety[ray]'); needs --out")
@@ -88,7 +91,8 @@ def _run_score(args: argparse.Namespace) -> int:
     clf = _load(args)
     inputs: list[AudioInput] = list(files)
     results = clf.score(inputs, batch_size=args.batch_size, window=args.window, hop=args.hop,
-                        errors="return", progress=_progress(len(files) > 1))
+                        errors="return", progress=_progress(len(files) > 1),
+                        vad=args.vad)
     failed = sum(not r.ok for r in results)
     if args.json:
         for r in results:
@@ -233,7 +237,8 @@ def _run_export(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- main
 
 COMMANDS: list[Callable[[Subparsers], None]] = [_add_score, _add_text, _add_eval, _add_export,
-                                                add_train, add_distil]
+                                                add_train, add_distil,
+                                                lambda sub: add_stream(sub, _model_args)]
 
 
 def build_parser() -> argparse.ArgumentParser:

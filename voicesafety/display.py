@@ -290,6 +290,9 @@ def text_summary(result: Row, top: int = 6, max_windows: int = 8) -> str:
                 f"window{'s' if n != 1 else ''}): {verdict}, toxicity {scored.toxicity:.2f}")
         if getattr(result, "too_short", False):
             head += " (too short for the model: not scored)"
+        speech = getattr(result, "speech_seconds", None)
+        if speech is not None:
+            head += f" (VAD: {speech:.2f} s of speech scored)"
     else:
         head = f"TextResult {_cut(result.text, 60)!r}: {verdict}, toxicity {scored.toxicity:.2f}"
         if getattr(result, "truncated", False):

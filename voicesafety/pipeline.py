@@ -7,18 +7,26 @@ so an item's scores never depend on what else is in the call.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .arrays import to_numpy
-from .audio import AudioSource, check_rate, check_window, describe, estimate_samples, windows
+from .audio import (
+    AudioSource,
+    Window,
+    check_rate,
+    check_window,
+    describe,
+    estimate_samples,
+    windows,
+)
 from .backends import Backend
 from .errors import BackendError, InvalidInputError, VoiceSafetyError, at_index
 from .policy import ThresholdPolicy
-from .results import AudioResult, ErrorResult, ModelInfo, TextResult, WindowScore
+from .results import AudioResult, ErrorResult, ModelInfo, SpeechRegion, TextResult, WindowScore
 from .scoring import activate, activate_torch, aggregate
 from .spec import ModelSpec
 from .text import (
@@ -30,6 +38,7 @@ from .text import (
     encode_texts,
     pad_batch,
 )
+from .vad import SpeechWindower, VadOptions
 
 if TYPE_CHECKING:
     import torch
@@ -85,6 +94,8 @@ class _Item:
     rows: list[np.ndarray | None] = field(default_factory=list)
     error: Exception | None = None
     too_short: bool = False
+    speech: list[SpeechRegion] | None = None
+    speech_seconds: float | None = None
 
 
 class _Failed(Exception):
@@ -128,6 +139,7 @@ def score_audio(
     errors: str = "raise",
     progress: bool | None = None,
     policy: ThresholdPolicy | None = None,
+    vad: VadOptions | None = None,
 ) -> list[AudioResult | ErrorResult]:
     """Score audio inputs; one :class:`AudioResult` (or :class:`ErrorResult`) per input.
 
@@ -135,6 +147,11 @@ def score_audio(
     scores never depend on the other inputs of the call. A clip shorter than the model's
     ``min_samples`` is not run through the model: it gets ``too_short=True``, no windows, the
     scores of "nothing here" and no flags.
+
+    With ``vad``, only speech is scored: :class:`~voicesafety.vad.SpeechWindower` cuts each
+    clip's speech regions into windows (times in the original clip), and the result carries
+    ``speech`` and ``speech_seconds``. A speech window shorter than ``min_samples`` (only
+    possible with a ``min_speech`` below the model's shortest input) is not scored.
     """
     spec, backend = part.spec, part.backend
     if errors not in ("raise", "return"):
@@ -194,14 +211,20 @@ def score_audio(
         done = 0  # samples of this item shown on the bar
         try:
             source = AudioSource(item, rate, sample_rate)
-            for win in windows(source.blocks(), rate, window, hop):
-                state.duration = win.end
+            if vad is None:
+                cuts = windows(source.blocks(), rate, window, hop)
+            else:
+                windower = SpeechWindower(vad, window, hop)
+                cuts = _speech_windows(source.blocks(), windower, rate, state)
+            for win in cuts:
+                state.duration = max(state.duration, win.end)
                 step = min(round(win.end * rate), size) - done
                 if step > 0:
                     bar.update(step)
                     done += step
                 if len(win.samples) < spec.min_samples:
-                    state.too_short = True  # only ever a whole clip: windows are longer
+                    if vad is None:
+                        state.too_short = True  # only ever a whole clip: windows are longer
                     continue
                 k = len(state.rows)
                 state.rows.append(None)
@@ -241,8 +264,8 @@ def score_audio(
                                        error=type(state.error).__name__,
                                        message=str(state.error)))
             continue
-        if state.too_short:
-            matrix = empty_row(spec)[None, :]
+        if state.too_short or not any(r is not None for r in state.rows):
+            matrix = empty_row(spec)[None, :]  # too short, or (VAD) no speech
             wins = []
         else:
             matrix = np.stack([r for r in state.rows if r is not None])
@@ -254,9 +277,52 @@ def score_audio(
         results.append(AudioResult(
             source=state.name, duration=state.duration, scores=scores, windows=wins,
             flags=flags, flagged=bool(flags), toxicity=toxicity, policy=policy, model=info,
-            too_short=state.too_short,
+            too_short=state.too_short, speech=state.speech, speech_seconds=state.speech_seconds,
         ))
     return results
+
+
+def _speech_windows(blocks: Iterable[np.ndarray], windower: SpeechWindower, rate: int,
+                    state: _Item) -> Iterator[Window]:
+    """The speech windows of one clip; records its duration and speech regions."""
+    if rate != windower.model_rate:
+        raise InvalidInputError(
+            f"vad=True needs a model at {windower.model_rate} Hz (Silero VAD's rate); this "
+            f"model takes {rate} Hz")
+    for block in blocks:
+        yield from windower.feed(block)
+    yield from windower.finish()
+    if windower.received == 0:
+        raise InvalidInputError("audio is empty (0 samples)")
+    state.duration = windower.received / rate
+    state.speech = list(windower.regions)
+    state.speech_seconds = windower.speech_samples / rate
+
+
+def window_probabilities(part: ModelPart, samples: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Per-label probabilities of each window (16 kHz samples), in order.
+
+    Windows of equal length share a forward pass, as in :func:`score_audio`, so a window's
+    scores do not depend on the others; for live streams.
+
+    Raises:
+        BackendError: the model returned NaN or infinite scores.
+    """
+    spec = part.spec
+    out: list[np.ndarray | None] = [None] * len(samples)
+    groups: dict[int, list[int]] = {}
+    for i, x in enumerate(samples):
+        groups.setdefault(len(x), []).append(i)
+    for indices in groups.values():
+        logits = _run_audio(part.backend, np.stack([samples[i] for i in indices]),
+                            len(spec.labels))
+        if not np.isfinite(logits).all():
+            raise BackendError(
+                f"{spec.name} returned NaN or infinite scores: a broken model or export, or "
+                "input it cannot handle (is the stream speech in [-1, 1]?); try backend='torch'")
+        for i, row in zip(indices, activate(logits, spec.activation)):
+            out[i] = row
+    return [row for row in out if row is not None]
 
 
 def _run_audio(backend: Backend, batch: np.ndarray, n_labels: int) -> np.ndarray:

@@ -44,6 +44,15 @@ class WindowScore(BaseModel):
     scores: dict[str, float]
 
 
+class SpeechRegion(BaseModel):
+    """A stretch of speech found by voice activity detection (seconds, padded)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: float
+    end: float
+
+
 class _Result(BaseModel):
     model_config = ConfigDict(frozen=True, protected_namespaces=())
 
@@ -72,6 +81,11 @@ class AudioResult(_Result):
     ``too_short`` is true for a clip shorter than the shortest input the model can score
     (0.25 s for the embedded model, 25 ms for WavLM): it is not run through the model, and
     gets no windows, toxicity 0 and no flags (see docs/audio.md).
+
+    ``speech`` and ``speech_seconds`` are set when scoring with ``vad=True``: the speech
+    regions found (seconds in the original clip) and their total length; only speech was
+    scored. A clip with no speech gets ``speech=[]``, no windows, the scores of "nothing
+    here" (toxicity 0) and no flags. Both are None without VAD.
     """
 
     source: str
@@ -84,6 +98,8 @@ class AudioResult(_Result):
     policy: ThresholdPolicy
     model: ModelInfo
     too_short: bool = False
+    speech: list[SpeechRegion] | None = None
+    speech_seconds: float | None = None
 
     def _repr_html_(self) -> str:
         return audio_result_html(self)
@@ -94,6 +110,31 @@ class AudioResult(_Result):
         Draws on ``ax`` when given, else on a new figure; returns the Axes.
         """
         return plot_audio(self, ax=ax, labels=labels)
+
+
+class StreamEvent(BaseModel):
+    """Scores of one window of a live stream (``clf.stream``): a VAD-gated utterance, or a
+    rolling window of long speech.
+
+    ``start``/``end`` are seconds of stream time (samples pushed so far, at the input rate);
+    ``latency`` is the wall-clock seconds from the ``push`` that completed the window to its
+    scores; ``stream`` the session's name, if it was given one.
+    """
+
+    model_config = ConfigDict(frozen=True, protected_namespaces=())
+
+    start: float
+    end: float
+    scores: dict[str, float]
+    flags: list[str]
+    flagged: bool
+    toxicity: float
+    latency: float
+    stream: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain-Python version (JSON-compatible)."""
+        return self.model_dump(mode="json")
 
 
 class TextResult(_Result):
