@@ -103,3 +103,12 @@ def test_cli_writes_one_parquet_row_per_file(archive, tmp_path, capsys) -> None:
     assert "files scored" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["score", str(archive), "--engine", "spark", "--out", str(out)])
+
+
+def test_vad_option_reaches_the_rows(archive) -> None:
+    pytest.importorskip("silero_vad")
+    table = score_files(archive / "clean_gg.ogg", threads=1, vad=True)
+    (r,) = table.to_pylist()
+    assert r["error"] is None and 0 < r["speech_seconds"] <= r["duration"]
+    plain = score_files(archive / "clean_gg.ogg", threads=1).to_pylist()[0]
+    assert plain["speech_seconds"] is None

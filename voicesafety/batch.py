@@ -4,8 +4,9 @@
 :meth:`Classifier.from_pretrained` loads and returns one row per file as a pyarrow Table (or a
 pandas DataFrame): ``path``, ``duration``, ``toxicity``, ``flagged``, ``scores`` (a struct of
 the model's labels), ``flags``, ``windows`` (a list of ``start``/``end``/``scores``),
-``too_short``, ``model``, ``backend`` and ``error`` (null when the file scored). A missing,
-unreadable or undecodable file becomes a row with ``error`` set; it never stops the run.
+``too_short``, ``speech_seconds`` (with ``vad=True``), ``model``, ``backend`` and ``error``
+(null when the file scored). A missing, unreadable or undecodable file becomes a row with
+``error`` set; it never stops the run.
 
 ``engine="local"`` scores in this process. ``engine="ray"`` runs the same row function on Ray
 Data, as its docs recommend for batch inference: ``read_binary_files`` (the bytes travel, the
@@ -67,7 +68,8 @@ def schema(labels: Sequence[str]) -> pa.Schema:
     return pa.schema([
         ("path", pa.string()), ("duration", pa.float64()), ("toxicity", pa.float64()),
         ("flagged", pa.bool_()), ("scores", scores), ("flags", pa.list_(pa.string())),
-        ("windows", pa.list_(window)), ("too_short", pa.bool_()), ("model", pa.string()),
+        ("windows", pa.list_(window)), ("too_short", pa.bool_()),
+        ("speech_seconds", pa.float64()), ("model", pa.string()),
         ("backend", pa.string()), ("error", pa.string()),
     ])
 
@@ -80,7 +82,7 @@ def row(path: str, result: AudioResult | ErrorResult | None, labels: Sequence[st
                             else "not scored")
         return {"path": path, "duration": None, "toxicity": None, "flagged": None,
                 "scores": None, "flags": None, "windows": None, "too_short": None,
-                "model": model, "backend": backend, "error": message}
+                "speech_seconds": None, "model": model, "backend": backend, "error": message}
     return {
         "path": path, "duration": result.duration, "toxicity": result.toxicity,
         "flagged": result.flagged,
@@ -89,7 +91,8 @@ def row(path: str, result: AudioResult | ErrorResult | None, labels: Sequence[st
         "windows": [{"start": w.start, "end": w.end,
                      "scores": {label: w.scores[label] for label in labels}}
                     for w in result.windows],
-        "too_short": result.too_short, "model": model, "backend": backend, "error": None,
+        "too_short": result.too_short, "speech_seconds": result.speech_seconds,
+        "model": model, "backend": backend, "error": None,
     }
 
 

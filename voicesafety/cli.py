@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from ._version import __version__
 from .audio import AudioInput
 from .classifier import Classifier
-from .cli_train import add_distil, add_train
 from .cli_stream import add_stream
+from .cli_train import add_distil, add_train
 from .errors import InvalidInputError, VoiceSafetyError
 from .evaluation import evaluate
 from .export import ExportParityError, export
@@ -115,6 +115,8 @@ def _run_batch(args: argparse.Namespace, files: list[str]) -> int:
 
     options = {k: v for k, v in (("window", args.window), ("hop", args.hop),
                                  ("batch_size", args.batch_size)) if v is not None}
+    if args.vad:
+        options["vad"] = True
     table = score_files(files, args.model, engine=args.engine or "local",
                         backend=args.backend, device=args.device,
                         progress=_progress(len(files) > 1), **options)
