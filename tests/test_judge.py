@@ -362,3 +362,12 @@ def test_peft_missing_says_which_extra(tmp_path):
     (folder / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "x"}))
     with pytest.raises(vs.MissingDependencyError, match=r"voicesafety\[judge\]"):
         vs.Classifier.from_pretrained(folder, device="cpu")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_judge_on_cuda_scores_as_on_cpu(judge, judge_dir):
+    gpu = vs.Classifier.from_pretrained(judge_dir, device="cuda")
+    assert gpu.device.startswith("cuda")
+    np.testing.assert_allclose([r.toxicity for r in gpu.score_text(TEXTS)],
+                               [r.toxicity for r in judge.score_text(TEXTS)], atol=1e-4)
+    assert isinstance(gpu.score_text("gg", explain=True).explanation, str)
