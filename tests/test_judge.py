@@ -254,6 +254,10 @@ def test_cascade_asks_the_judge_only_about_flagged_or_unsure_texts(judge):
         else:
             assert not r.asked_judge and r.toxicity == f.toxicity and r.flagged == f.flagged
         assert list(r.scores) == ["toxic"] and r.flags == (["toxic"] if r.flagged else [])
+    # results print, and serialise with both opinions
+    assert "toxic" in str(results)
+    row = results[0].to_dict()
+    assert row["fast"]["toxicity"] == first[0].toxicity and "judge" in row
     # flagged-only cascade: the judge sees exactly what the fast model flags
     only = CountingJudge(judge)
     vs.Cascade(fast, only, band=None).score_text(STREAM)
@@ -371,3 +375,12 @@ def test_a_judge_on_cuda_scores_as_on_cpu(judge, judge_dir):
     np.testing.assert_allclose([r.toxicity for r in gpu.score_text(TEXTS)],
                                [r.toxicity for r in judge.score_text(TEXTS)], atol=1e-4)
     assert isinstance(gpu.score_text("gg", explain=True).explanation, str)
+
+
+def test_a_judge_evaluates_like_any_text_model(judge, tmp_path):
+    pytest.importorskip("sklearn")
+    data = tmp_path / "data.csv"
+    data.write_text("text,labels\n" + "\n".join(
+        f'"{t}",{"toxic" if i % 2 else "none"}' for i, t in enumerate(TEXTS)) + "\n")
+    report = vs.evaluate(judge, data, modality="text")
+    assert "toxic" in report.summary()
