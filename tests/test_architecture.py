@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / ROOT
 #: Bottom to top (docs/architecture.md). A module may import modules of its own layer and of
 #: the layers below it; a package name stands for the package and all its modules.
 LAYERS: list[set[str]] = [
-    {"errors", "_version", "registry", "arrays", "_wrappers", "models"},  # foundations
+    {"errors", "_version", "registry", "prompts", "arrays", "_wrappers", "models"},  # foundations
     {"calibration"},
     {"policy"},
     {"spec", "display"},
@@ -27,11 +27,11 @@ LAYERS: list[set[str]] = [
     {"backends"},  # runtimes only
     {"formats"},  # hub, checkpoints, exported folders (reading)
     {"export"},  # conversion: probes, parity, writers, int8, cache
-    {"pipeline", "differentiable", "streaming"},  # the scoring loops; live streams
+    {"pipeline", "differentiable", "streaming", "judge"},  # scoring loops; streams; LLM judge
     {"loading"},
     {"classifier"},  # the facade
     # train: fit/distil students; batch: one row per file, locally or on Ray
-    {"evaluation", "metrics", "batch", "cli", "cli_train", "cli_stream", "train"},
+    {"evaluation", "metrics", "batch", "cascade", "cli", "cli_train", "cli_stream", "train"},
 ]
 
 

@@ -32,11 +32,23 @@ def _tiny_phi3(folder: Path) -> Path:
 # ------------------------------------------------------------------ weights that would be random
 
 
-def test_causal_lm_folder_is_refused_as_not_a_classifier(tmp_path):
+def test_causal_lm_folder_loads_as_a_judge_and_needs_a_chat_template(tmp_path):
+    """A causal LM is an LLM judge now (issue 17, tests/test_judge.py), never a classifier
+    head; its prompt is rendered with the tokenizer's chat template, so a tokenizer without
+    one is refused with the fix."""
+    folder = _tiny_phi3(tmp_path / "phi3")
+    with pytest.raises(vs.ModelLoadError, match="chat template") as info:
+        vs.Classifier.from_pretrained(folder, device="cpu")
+    assert "LLM judge" in str(info.value)
+
+
+def test_causal_lm_is_never_exported_as_a_classifier(tmp_path):
+    from voicesafety.formats.checkpoint import load_folder
+
     folder = _tiny_phi3(tmp_path / "phi3")
     with pytest.raises(vs.ModelLoadError, match="not a sequence classifier") as info:
-        vs.Classifier.from_pretrained(folder, device="cpu")
-    assert "Phi3ForCausalLM" in str(info.value)
+        load_folder(folder, "phi3")  # what export reads: a classifier checkpoint
+    assert "Phi3ForCausalLM" in str(info.value) and "LLM judge" in str(info.value)
 
 
 def test_causal_lm_without_architectures_is_refused_for_its_missing_head(tmp_path):

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from ._version import __version__
+from .cascade import Cascade
 from .classifier import Classifier
 from .errors import (
     AudioDecodeError,
@@ -27,8 +28,10 @@ from .errors import (
 from .evaluation import EvalReport, evaluate
 from .metrics import JScore, j_score
 from .policy import ThresholdPolicy
+from .prompts import JudgePrompt
 from .results import (
     AudioResult,
+    CascadeResult,
     ErrorResult,
     ModelInfo,
     ResultList,
@@ -43,6 +46,8 @@ __all__ = [
     "AudioDecodeError",
     "AudioResult",
     "BackendError",
+    "Cascade",
+    "CascadeResult",
     "Classifier",
     "DifferentiableToxicity",
     "ErrorResult",
@@ -50,6 +55,7 @@ __all__ = [
     "InputTypeError",
     "IntegrityError",
     "JScore",
+    "JudgePrompt",
     "InvalidInputError",
     "MissingDependencyError",
     "ModalityError",

@@ -12,11 +12,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, overload
 
 from .audio import AudioInput, is_array
-from .errors import InvalidInputError, ModalityError, ModelLoadError, PolicyError, SampleRateWarning
+from .errors import (
+    InvalidInputError,
+    ModalityError,
+    ModelLoadError,
+    PolicyError,
+    SampleRateWarning,
+)
 from .formats.checkpoint import load_folder
 from .loading import load
 from .pipeline import ModelPart, score_audio, score_texts, text_probabilities
 from .policy import ThresholdPolicy
+from .prompts import JudgePrompt
 from .registry import Modality
 from .results import AudioResult, ErrorResult, ResultList, TextResult
 from .streaming import StreamSession
@@ -58,8 +65,9 @@ class Classifier:
         revision: str | None = None,
         trust_code: bool | None = None,
         threads: int | None = None,
+        prompt: JudgePrompt | str | None = None,
     ) -> Classifier:
-        """Load a classifier.
+        """Load a classifier, or an LLM judge (a causal LM scored as a text model).
 
         Args:
             name_or_path: ``"voicesafety/mini"`` or None (the embedded default, offline), a
@@ -78,6 +86,11 @@ class Classifier:
                 voicesafety caches itself (their hashes are checked).
             threads: CPU threads for torch, TorchScript and ONNX Runtime. None:
                 ``$VOICESAFETY_THREADS``, else the CPUs not already busy (docs/backends.md).
+            prompt: for an LLM judge (``"grounded-ai/phi3-toxicity-judge"``, a folder with a
+                causal LM, or a PEFT adapter folder): a
+                :class:`~voicesafety.prompts.JudgePrompt` or a template string with one
+                ``{text}``, replacing the judge's own prompt (docs/judge.md). Judges run on
+                ``backend="torch"``/``"auto"`` only.
 
         Raises:
             ModelLoadError: the model cannot be found, downloaded or read; the message says
@@ -88,7 +101,7 @@ class Classifier:
         """
         name, parts = load(name_or_path, backend=backend, device=device,
                            policy=policy, revision=revision, trust_code=trust_code,
-                           threads=threads)
+                           threads=threads, prompt=prompt)
         return cls(parts.get("audio"), parts.get("text"), name)
 
     # ------------------------------------------------------------------ properties
@@ -393,19 +406,20 @@ class Classifier:
     @overload
     def score_text(
         self, text: str, *, batch_size: int | None = ..., max_length: int | None = ...,
-        as_tensor: Literal[False] = ..., progress: bool | None = ...,
+        as_tensor: Literal[False] = ..., progress: bool | None = ..., explain: bool = ...,
     ) -> TextResult: ...
 
     @overload
     def score_text(
         self, text: list[str], *, batch_size: int | None = ..., max_length: int | None = ...,
-        as_tensor: Literal[False] = ..., progress: bool | None = ...,
+        as_tensor: Literal[False] = ..., progress: bool | None = ..., explain: bool = ...,
     ) -> list[TextResult]: ...
 
     @overload
     def score_text(
         self, text: str | list[str], *, batch_size: int | None = ...,
         max_length: int | None = ..., as_tensor: Literal[True], progress: bool | None = ...,
+        explain: bool = ...,
     ) -> torch.Tensor: ...
 
     def score_text(
@@ -416,6 +430,7 @@ class Classifier:
         max_length: int | None = None,
         as_tensor: bool = False,
         progress: bool | None = None,
+        explain: bool = False,
     ) -> TextResult | list[TextResult] | torch.Tensor:
         """Score one text or many.
 
@@ -431,6 +446,9 @@ class Classifier:
                 backend; computed under ``torch.no_grad()``; always 2-D, also for one str).
                 For gradients use :meth:`text_module`.
             progress: show a progress bar (default: only for long work, on a terminal).
+            explain: LLM judges only: also generate the judge's answer (its verdict and
+                reason, greedy, at most ``prompt.max_new_tokens`` tokens) into
+                ``result.explanation``. The score never comes from that text.
 
         Returns:
             A :class:`TextResult` for one str, a list of them in input order for a list, or
@@ -446,12 +464,14 @@ class Classifier:
         texts, single = check_texts(text)
         size = self._batch_size(batch_size, cpu=8, cuda=64)
         if as_tensor:
+            if explain:
+                raise InvalidInputError("explain=True gives text: it cannot be a tensor")
             return text_probabilities(texts, part, batch_size=size, max_length=max_length,
                                       progress=progress)
         if not texts:
             return ResultList()
         results = score_texts(texts, part, batch_size=size, max_length=max_length,
-                              progress=progress)
+                              progress=progress, explain=explain)
         return results[0] if single else ResultList(results)
 
     def text_module(self) -> DifferentiableToxicity:

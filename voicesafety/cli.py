@@ -139,6 +139,7 @@ def _add_text(sub: Subparsers) -> None:
                    help="texts per forward pass (default: 8 on CPU, 64 on CUDA)")
     p.add_argument("--max-length", type=int, default=None,
                    help="truncate at this many tokens (default: the model's maximum)")
+    p.add_argument("--explain", action="store_true", help="LLM judges: add the judge's reason")
     p.set_defaults(func=_run_text)
 
 
@@ -146,7 +147,7 @@ def _run_text(args: argparse.Namespace) -> int:
     texts = [line.rstrip("\n") for line in sys.stdin] if args.texts == ["-"] else args.texts
     clf = _load(args)
     results = clf.score_text(texts, batch_size=args.batch_size, max_length=args.max_length,
-                             progress=_progress(len(texts) > 1000))
+                             progress=_progress(len(texts) > 1000), explain=args.explain)
     if args.json:
         for r in results:
             print(r.model_dump_json())

@@ -17,15 +17,18 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from .backends import BACKENDS, Backend, open_file, resolve_device, resolve_threads, trusts_code
-from .errors import BackendError
+from .errors import BackendError, ModelLoadError
 from .export.auto import fastest_backend
 from .export.cache import cached_backend
 from .formats import LoadedPart, load_parts
 from .formats.exported import ExportedModel
 from .formats.hub import resolve
+from .judge import JudgeEncoder
 from .pipeline import ModelPart
 from .policy import ThresholdPolicy
+from .prompts import JudgePrompt
 from .registry import DEFAULT_MODEL, Modality
+from .spec import ModelSpec
 from .text import TextEncoder
 
 
@@ -63,8 +66,11 @@ def load(
     name_or_path: str | Path | None, *, backend: str = "auto", device: str = "auto",
     policy: ThresholdPolicy | str | Path | Mapping[str, object] | None = None,
     revision: str | None = None, trust_code: bool | None = None, threads: int | None = None,
+    prompt: JudgePrompt | str | None = None,
 ) -> tuple[str, dict[Modality, ModelPart]]:
-    """``(name, {modality: part})`` for what :meth:`Classifier.from_pretrained` was given."""
+    """``(name, {modality: part})`` for what :meth:`Classifier.from_pretrained` was given;
+    ``prompt`` replaces an LLM judge's own prompt."""
+    prompt = JudgePrompt.coerce(prompt)
     trust = trusts_code(trust_code)
     if threads is not None:
         resolve_threads(threads)  # a bad value fails before anything is loaded
@@ -76,6 +82,14 @@ def load(
     parts: dict[Modality, ModelPart] = {}
     for modality, loaded in loaded_parts.items():
         spec = loaded.spec if policy is None else loaded.spec.with_policy(policy)
+        if loaded.prompt is not None:
+            parts[modality] = _judge_part(loaded, spec, prompt or loaded.prompt, backend,
+                                          device, threads)
+            continue
+        if prompt is not None:
+            raise ModelLoadError(
+                f"prompt= is for LLM judges (causal LMs, docs/judge.md); {name} is a "
+                f"{modality} classifier: leave prompt out")
         ready = LoadedPart(loaded.source, spec, loaded.tokenizer)
         encoder = None
         if modality == "text" and loaded.tokenizer is not None:
@@ -83,3 +97,21 @@ def load(
         runtime = backend_for(ready, backend, device, trust_code=trust, threads=threads)
         parts[modality] = ModelPart(spec, runtime, loaded.tokenizer, encoder)
     return name, parts
+
+
+def _judge_part(loaded: LoadedPart, spec: ModelSpec, prompt: JudgePrompt, backend: str,
+                device: str, threads: int | None) -> ModelPart:
+    """An LLM judge on torch (the only runtime that scores answers and generates)."""
+    name = (backend or "auto").lower()
+    if name not in ("auto", "torch"):
+        raise BackendError(
+            f"{spec.name} is an LLM judge (a causal LM): it runs on backend 'torch' (or "
+            f"'auto') only, not {backend!r}; for speed use a GPU (device='cuda') or the "
+            "cascade (voicesafety.Cascade) so that it sees only the texts that need it"
+        )
+    from .backends.causal_lm import CausalLMBackend  # imports torch: only when it runs
+
+    assert not isinstance(loaded.source, ExportedModel)
+    runtime = CausalLMBackend(loaded.source, device, threads=threads)
+    encoder = JudgeEncoder(loaded.tokenizer, prompt, spec.max_length)
+    return ModelPart(spec, runtime, loaded.tokenizer, None, encoder)

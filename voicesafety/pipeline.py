@@ -25,6 +25,7 @@ from .audio import (
 )
 from .backends import Backend
 from .errors import BackendError, InvalidInputError, VoiceSafetyError, at_index
+from .judge import JudgeEncoder, score_judged
 from .policy import ThresholdPolicy
 from .results import AudioResult, ErrorResult, ModelInfo, SpeechRegion, TextResult, WindowScore
 from .scoring import activate, activate_torch, aggregate
@@ -50,13 +51,15 @@ class ModelPart:
     """One model of a classifier (audio or text) on its backend.
 
     ``clf.audio`` / ``clf.text`` give it: ``spec`` (labels, activation, policy, input),
-    ``backend`` (runtime and device), ``tokenizer`` and ``encoder`` (text models), ``info()``.
+    ``backend`` (runtime and device), ``tokenizer`` and ``encoder`` (text models), ``info()``;
+    for an LLM judge ``judge`` (its prompt encoder: ``part.judge.prompt`` is the prompt).
     """
 
     spec: ModelSpec
     backend: Backend
     tokenizer: Tokenizer | None = None
     encoder: TextEncoder | None = field(default=None, repr=False)
+    judge: JudgeEncoder | None = field(default=None, repr=False)
 
     def info(self) -> ModelInfo:
         """Which model this is, on which backend and device (as results report it)."""
@@ -73,7 +76,7 @@ class ModelPart:
     def with_policy(self, policy: ThresholdPolicy) -> ModelPart:
         """The same model and backend under another threshold policy."""
         return ModelPart(self.spec.with_policy(policy), self.backend, self.tokenizer,
-                         self.encoder)
+                         self.encoder, self.judge)
 
 
 def _check_batch_size(batch_size: int) -> None:
@@ -361,8 +364,15 @@ def score_texts(
     max_length: int | None = None,
     policy: ThresholdPolicy | None = None,
     progress: bool | None = None,
+    explain: bool = False,
 ) -> list[TextResult]:
-    """One :class:`TextResult` per text, in input order."""
+    """One :class:`TextResult` per text, in input order (``explain``: LLM judges only)."""
+    if part.judge is not None:
+        return _score_judged(texts, part, batch_size, max_length, policy, progress, explain)[0]
+    if explain:
+        raise InvalidInputError(
+            f"explain=True needs an LLM judge (docs/judge.md); {part.spec.name} is a classifier "
+            "and gives no reasons")
     encoder, encoded, batches = _text_plan(texts, part, batch_size, max_length, progress)
     spec = part.spec
     policy = policy or spec.policy
@@ -403,6 +413,9 @@ def text_probabilities(
     """
     import torch
 
+    if part.judge is not None:
+        probs = _score_judged(texts, part, batch_size, max_length, None, progress, False)[1]
+        return torch.from_numpy(probs[:, None].astype(np.float32)).to(part.backend.device)
     encoder, encoded, batches = _text_plan(texts, part, batch_size, max_length, progress)
     spec, backend = part.spec, part.backend
     device = torch.device(backend.device)
@@ -422,3 +435,23 @@ def text_probabilities(
                 "backend='torch'"
             )
     return out
+
+
+def _score_judged(
+    texts: list[str], part: ModelPart, batch_size: int, max_length: int | None,
+    policy: ThresholdPolicy | None, progress: bool | None, explain: bool,
+) -> tuple[list[TextResult], np.ndarray]:
+    """:func:`voicesafety.judge.score_judged` for a judge part, under a progress bar (judges
+    are slow: shown from 8 texts on)."""
+    from .backends.causal_lm import CausalLMBackend
+
+    _check_batch_size(batch_size)
+    assert part.judge is not None and isinstance(part.backend, CausalLMBackend)
+    bar = progress_bar(total=len(texts), desc="judging text", unit="text",
+                       disable=_disabled(progress, len(texts) >= 8), leave=False)
+    try:
+        return score_judged(texts, part.spec, part.backend, part.judge, part.info(),
+                            batch_size=batch_size, max_length=max_length, policy=policy,
+                            explain_=explain, bar=bar)
+    finally:
+        bar.close()

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .prompts import JudgePrompt
+
 Activation = Literal["sigmoid", "softmax"]
 Modality = Literal["audio", "text"]
 
@@ -39,6 +41,8 @@ class RegistryEntry:
     thresholds: dict[str, float] = field(default_factory=dict)
     default_threshold: float = 0.5
     description: str = ""
+    #: for an LLM judge (a causal LM scored through its answers): the prompt it was tuned on
+    judge_prompt: JudgePrompt | None = None
 
 
 ENTRIES: tuple[RegistryEntry, ...] = (
@@ -74,6 +78,25 @@ ENTRIES: tuple[RegistryEntry, ...] = (
         labels=("toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"),
         activation="sigmoid",
         description="BERT, Jigsaw toxic comment challenge labels",
+    ),
+    # LLM judges: causal LMs asked "toxic or non-toxic?", scored from the answers' likelihoods
+    # (docs/judge.md). One label, toxic = P("toxic" | prompt) over the two answers.
+    RegistryEntry(
+        repo_id="grounded-ai/phi3-toxicity-judge",
+        modality="text",
+        labels=("toxic",),
+        activation="sigmoid",
+        judge_prompt=JudgePrompt(),
+        description="LoRA adapter on microsoft/Phi-3-mini-4k-instruct (MIT); F1 0.87 on its "
+        "350-sample test",
+    ),
+    RegistryEntry(
+        repo_id="grounded-ai/phi3-toxicity-judge-merge",
+        modality="text",
+        labels=("toxic",),
+        activation="sigmoid",
+        judge_prompt=JudgePrompt(),
+        description="the Phi-3 toxicity judge with its adapter merged (MIT)",
     ),
 )
 

@@ -138,7 +138,9 @@ class StreamEvent(BaseModel):
 
 
 class TextResult(_Result):
-    """Scores for one text; ``truncated`` is true when the text was cut at the model's limit."""
+    """Scores for one text; ``truncated`` is true when the text was cut at the model's limit
+    (an LLM judge cuts a long text in its middle, see docs/judge.md); ``explanation`` is the
+    judge's own answer when asked for with ``explain=True`` (None otherwise)."""
 
     text: str
     scores: dict[str, float]
@@ -149,6 +151,7 @@ class TextResult(_Result):
     num_tokens: int = 0
     policy: ThresholdPolicy
     model: ModelInfo
+    explanation: str | None = None
 
     def _repr_html_(self) -> str:
         return text_result_html(self)
@@ -156,6 +159,24 @@ class TextResult(_Result):
     def plot(self, ax: Axes | None = None) -> Axes:
         """Bar chart of the scores with thresholds marked (matplotlib; the ``plot`` extra)."""
         return plot_text(self, ax=ax)
+
+
+class CascadeResult(TextResult):
+    """A cascade's verdict on one text (see :class:`voicesafety.cascade.Cascade`), with both
+    opinions: ``fast`` (always) and ``judge`` (None when the judge was not asked).
+
+    ``scores`` has the one label ``toxic``; ``toxicity`` is the judge's P(toxic) when it was
+    asked, else the fast model's toxicity; ``flagged``, ``flags`` and ``policy`` follow the
+    same opinion (flagged under that model's own thresholds).
+    """
+
+    fast: TextResult
+    judge: TextResult | None = None
+
+    @property
+    def asked_judge(self) -> bool:
+        """Whether the judge gave its opinion on this text."""
+        return self.judge is not None
 
 
 class ErrorResult(BaseModel):

@@ -112,8 +112,9 @@ def _refuse_generative(folder: Path, config: JsonObject) -> None:
             "It has no trained "
             "classification head, so any scores would come from random weights. voicesafety "
             "loads audio/sequence classification checkpoints (e.g. "
-            "'s-nlp/roberta_toxicity_classifier'); language models as toxicity judges are not "
-            "supported yet."
+            "'s-nlp/roberta_toxicity_classifier'). A causal LM loads as an LLM judge with "
+            "Classifier.from_pretrained (torch only; docs/judge.md), never as a classifier "
+            "head and never exported."
         )
 
 

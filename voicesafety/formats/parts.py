@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Union
 
 from ..errors import ModelLoadError
+from ..prompts import JudgePrompt
 from ..registry import Modality
 from ..spec import ModelSpec
 from ..text import Tokenizer
 from .checkpoint import is_checkpoint_folder, load_folder
 from .exported import ExportedModel, is_exported, is_model_file, load_exported
+from .judge import is_adapter_folder, is_judge_folder, load_judge
 
 if TYPE_CHECKING:
     from torch import nn
@@ -35,11 +37,13 @@ class PartRef:
 
 @dataclass
 class LoadedPart:
-    """One model read from disk: its weights (a module or an exported file), spec, tokenizer."""
+    """One model read from disk: its weights (a module or an exported file), spec, tokenizer;
+    for an LLM judge (a causal LM) also its ``prompt``."""
 
     source: Source
     spec: ModelSpec
     tokenizer: Tokenizer | None = None
+    prompt: JudgePrompt | None = None
 
 
 def find_parts(path: Path) -> list[PartRef]:
@@ -51,7 +55,7 @@ def find_parts(path: Path) -> list[PartRef]:
     """
     if is_model_file(path) or is_exported(path):
         return [PartRef(path, "exported")]
-    if path.is_dir() and is_checkpoint_folder(path):
+    if path.is_dir() and (is_checkpoint_folder(path) or is_adapter_folder(path)):
         return [PartRef(path, "checkpoint")]
     subs = [s for s in BUNDLE_PARTS if (path / s).is_dir()] if path.is_dir() else []
     if not subs:
@@ -69,6 +73,10 @@ def load_part(ref: PartRef, name: str) -> LoadedPart:
     if ref.kind == "exported":
         exported, spec, tokenizer = load_exported(ref.path, name)
         part = LoadedPart(exported, spec, tokenizer)
+    elif is_judge_folder(ref.path):
+        judge = load_judge(ref.path, name)
+        spec = judge.spec
+        part = LoadedPart(judge.module, spec, judge.tokenizer, judge.prompt)
     else:
         module, spec, tokenizer = load_folder(ref.path, name)
         part = LoadedPart(module, spec, tokenizer)
