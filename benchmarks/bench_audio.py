@@ -331,9 +331,13 @@ def main() -> None:
                                                      "repeats": 1}), env)
             conversion[backend] = (r["error"] if "error" in r else f"{r['load_s']:.0f} s")
             print(f"{backend}: first load (conversion) {conversion[backend]}", flush=True)
-    paths = ["reference", *args.backends]
+    # a backend whose conversion failed (e.g. refused by the parity check) is not timed
+    failed = {b: {"error": conversion[b]} for b in args.backends
+              if b in conversion and not conversion[b].endswith(" s")}
+    paths = ["reference", *(b for b in args.backends if b not in failed)]
     raw = _rounds(paths, args, env)
     summary = summarise(raw, args.batches, args.seconds)
+    summary.update(failed)
     variants: dict[str, dict] = {}
     if args.variants:
         fp32 = next((work / "cache" / "exports").glob("onnx-*/model.onnx"))
