@@ -207,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             load_s = time.perf_counter() - t0
             if backend == "auto":
                 backend = f"auto → {clf.backend}"
+                precision = "int8 dynamic" if clf.backend == "onnx-int8" else "fp32"
         except BackendError as exc:
             notes.append(f"- {backend}: not available ({exc})")
             print(f"{backend}: not available", flush=True)

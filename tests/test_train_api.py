@@ -255,3 +255,20 @@ def test_distil_from_a_softmax_hugging_face_teacher_keeps_only_its_toxic_label(
     assert student.text.spec.policy.threshold("toxic") == teacher.text.spec.policy.threshold(
         "toxic")
     assert res.report["data"]["rows"] == 120 and "spearman" in res.report["teacher_agreement"]
+
+
+def test_distil_from_a_cascade_teacher(tmp_path: Path) -> None:
+    """A cascade (fast model + second opinion) teaches like any text model: one `toxic`
+    label, thresholds that reproduce its own verdicts, agreement in the report."""
+    import voicesafety as vs
+
+    mini = Classifier.from_pretrained()
+    cascade = vs.Cascade(mini, mini, band=(0.2, 0.8))
+    texts = [f"message {i} {'you are trash' if i % 3 == 0 else 'good game everyone'}"
+             for i in range(150)]
+    res = distil_text(cascade, texts, tmp_path / "s", dry_run=True)
+    student = Classifier.from_pretrained(res.folder)
+    assert student.text_labels == ["toxic"]
+    assert 0.0 < res.report["policy"]["toxic"] <= 1.0
+    assert "cascade(" in json.dumps(res.report)  # the teacher is named
+    assert "spearman" in res.report["teacher_agreement"]

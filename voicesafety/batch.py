@@ -11,8 +11,7 @@ the model's labels), ``flags``, ``windows`` (a list of ``start``/``end``/``score
 ``engine="local"`` scores in this process. ``engine="ray"`` runs the same row function on Ray
 Data, as its docs recommend for batch inference: ``read_binary_files`` (the bytes travel, the
 decoding happens in the workers), ``map_batches`` with a callable class that loads the
-classifier once per actor, an ``ActorPoolStrategy`` sized to the cluster's CPUs (one left for
-the read tasks), and the rows
+classifier once per actor, an ``ActorPoolStrategy`` sized to the cluster's CPUs, and the rows
 gathered in input order. Both engines build rows with the same function, so they give the
 same table (bit for bit with the same ``threads``; ONNX Runtime's sums may differ in the last
 float digits between thread counts).
@@ -155,8 +154,7 @@ def score_files(
         backend, device: as for :meth:`Classifier.from_pretrained`.
         threads: CPU threads per scorer (default: the library's default locally, 1 per Ray
             actor, which gets one CPU).
-        actors: Ray actors (default: the cluster's CPUs minus one, for the read tasks; at
-            most one per file).
+        actors: Ray actors, one CPU each (default: the cluster's CPUs; at most one per file).
         files_per_batch: files per Ray batch (``map_batches`` batch size).
         output: ``"arrow"`` (a pyarrow Table) or ``"pandas"`` (a DataFrame).
         progress: a progress bar per file (local engine; Ray shows its own). Default: only
@@ -240,12 +238,13 @@ def _score_on_ray(files: list[str], model: str | Path | None, *, backend: str, d
     rows: dict[str, dict[str, Any]] = {}
     if originals:
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        # one CPU per actor, and one left for the read tasks (with every CPU held by an actor,
-        # Ray Data cannot schedule the reads that feed them, and the job waits forever)
-        size = max(1, min(actors or max(1, cpus - 1), len(originals)))
+        size = max(1, min(actors or cpus, len(originals)))
         ctx = ray.data.DataContext.get_current()
         ctx.execution_options.preserve_order = True
-        ds = ray.data.read_binary_files(list(originals), include_paths=True)
+        # The reads reserve no CPU: they are I/O, and with every CPU held by an actor a read
+        # that needs one is never scheduled, so the actors starve and the job waits forever.
+        ds = ray.data.read_binary_files(list(originals), include_paths=True,
+                                        ray_remote_args={"num_cpus": 0})
         out = ds.map_batches(
             RayScorer, fn_constructor_kwargs={
                 "model": name, "backend": chosen, "device": info.device, "threads": threads,

@@ -20,6 +20,7 @@ import numpy as np
 
 from .._version import __version__
 from ..calibration import sklearn_metrics
+from ..cascade import TextScorer
 from ..classifier import Classifier
 from ..errors import InvalidInputError
 from .audio_loop import (
@@ -121,12 +122,29 @@ def _median_rate(run: Callable[[], object], n: int, repeats: int = 3) -> float:
     return n / float(np.median(times))
 
 
-def text_speed(clf: Classifier, texts: Sequence[str]) -> float:
+def text_speed(clf: Classifier | TextScorer, texts: Sequence[str]) -> float:
     """Texts per second of ``clf.score_text`` on ``texts`` (median of 3 runs after a
     warm-up)."""
     batch = list(texts)
+    if not isinstance(clf, Classifier):
+        return _median_rate(lambda: clf.score_text(batch, progress=False), len(batch))
     return _median_rate(lambda: clf.score_text(batch, as_tensor=True, progress=False),
                         len(batch))  # fmt: skip
+
+
+def verdict_thresholds(teacher: TextScorer, texts: Sequence[str], y: np.ndarray) -> np.ndarray:
+    """Per label, the threshold at which the teacher's own scores best reproduce its own
+    flags (for a teacher without one policy, such as a cascade whose verdict comes from the
+    fast model or the judge, each under its own thresholds)."""
+    results = list(teacher.score_text(list(texts), progress=None))
+    labels = list(getattr(teacher, "toxic_labels", ["toxic"]))
+    out = []
+    for j, lab in enumerate(labels):
+        flagged = np.array([lab in r.flags for r in results])
+        grid = np.unique(np.concatenate([y[:, j], [0.5]]))
+        agree = [np.mean((y[:, j] >= t) == flagged) for t in grid]
+        out.append(float(grid[int(np.argmax(agree))]))
+    return np.array(out)
 
 
 def _folder_mb(folder: Path) -> float:
@@ -278,9 +296,16 @@ def train_text(
     return result
 
 
-def teacher_scores(teacher: Classifier, texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
+def teacher_scores(teacher: Classifier | TextScorer,
+                   texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
     """``(toxic labels, scores [N, L])`` of a teacher's text model (negative labels such as
-    ``neutral`` left out)."""
+    ``neutral`` left out). A teacher that is not a Classifier (a :class:`~voicesafety.Cascade`)
+    is scored through its ``score_text`` results."""
+    if not isinstance(teacher, Classifier):
+        results = list(teacher.score_text(list(texts), progress=None))
+        toxic_labels = list(getattr(teacher, "toxic_labels", ["toxic"]))
+        return toxic_labels, np.array([[r.scores[lab] for lab in toxic_labels]
+                                       for r in results], dtype=np.float32)
     part = teacher.text
     labels = list(part.spec.labels)
     toxic = list(part.spec.toxic_labels)
@@ -309,7 +334,9 @@ def distil_text(
     Args:
         teacher: any text classifier ``Classifier.from_pretrained`` loads (a hub id such as
             ``s-nlp/roberta_toxicity_classifier``, a local folder, ``voicesafety/mini``), or
-            a loaded :class:`Classifier`.
+            a loaded :class:`Classifier`, or any text scorer with ``score_text`` and
+            ``toxic_labels`` such as a :class:`~voicesafety.Cascade` (fast model + LLM judge;
+            its thresholds are then the ones at which its scores best reproduce its flags).
         texts: a ``.txt`` file (one text per line), a table with ``text_column``, or a list.
         out: the student's folder.
         text_column: the text column of a table.
@@ -319,7 +346,9 @@ def distil_text(
         seed: the split's and the training's seed when ``settings`` is not given.
         dry_run: at most 256 texts, one epoch, a tiny model.
     """
-    clf = teacher if isinstance(teacher, Classifier) else Classifier.from_pretrained(teacher)
+    clf: Classifier | TextScorer = (
+        teacher if isinstance(teacher, Classifier) or hasattr(teacher, "score_text")
+        else Classifier.from_pretrained(teacher))
     if isinstance(texts, (str, Path)):
         items = read_texts(texts, text_column)
         source = Path(texts).name
@@ -333,12 +362,14 @@ def distil_text(
     t0 = time.perf_counter()
     labels, y = teacher_scores(clf, items)
     label_s = time.perf_counter() - t0
-    part = clf.text
-    t_thr = np.array([part.spec.policy.threshold(lab) for lab in labels])
+    part = clf.text if isinstance(clf, Classifier) else None
+    t_thr = (np.array([part.spec.policy.threshold(lab) for lab in labels]) if part is not None
+             else verdict_thresholds(clf, items, y))
     s = _text_settings(settings, dry_run, seed)
     result, arr, student = _fit_text_student(
         items, y, labels, Path(out), s, heldout, "distil text",
-        {"texts": source, "teacher": clf.name, "dry_run": dry_run},
+        {"texts": source, "teacher": str(getattr(clf, "name", type(clf).__name__)),
+         "dry_run": dry_run},
     )  # fmt: skip
     test = [items[i] for i in arr["test"]]
     # the report's AP: the teacher's flags (its scores >= its thresholds) are the truth
@@ -355,7 +386,7 @@ def distil_text(
     sp["teacher_texts_per_s"] = text_speed(clf, test[:512])
     sp["speedup"] = sp["student_texts_per_s"] / sp["teacher_texts_per_s"]
     sp["teacher_labelling_texts_per_s"] = len(items) / max(label_s, 1e-9)
-    if part.spec.path is not None and part.spec.path.is_dir():
+    if part is not None and part.spec.path is not None and part.spec.path.is_dir():
         sp["teacher_mb"] = sum(f.stat().st_size for f in part.spec.path.rglob("*")
                                if f.is_file()) / 1e6  # fmt: skip
     _write_report(result.folder, result.report)
