@@ -1,7 +1,7 @@
 """Build a tiny, random Whisper in CTranslate2 format (for offline tests and the labelling
 demo in docs/labelling.md): its transcripts are gibberish, the plumbing is real.
 
-    python examples/tiny_whisper.py OUT_DIR
+    python examples/tiny_whisper.py [OUT_DIR]   # default: ./tiny-whisper
 
 The model is a transformers ``WhisperForConditionalGeneration`` (d_model 64, one layer each
 side, random weights) with an English-only byte-level tokenizer (the 256 byte tokens and
@@ -73,8 +73,8 @@ def build(out: str | Path, seed: int = 0) -> Path:
     model.generation_config = GenerationConfig(
         decoder_start_token_id=ids["<|startoftranscript|>"], eos_token_id=ids["<|endoftext|>"],
         pad_token_id=ids["<|endoftext|>"], suppress_tokens=[],
-        begin_suppress_tokens=[ids["<|endoftext|>"]], no_timestamps_token_id=ids["<|notimestamps|>"],
-        lang_to_id={}, max_length=448)
+        begin_suppress_tokens=[ids["<|endoftext|>"]],
+        no_timestamps_token_id=ids["<|notimestamps|>"], lang_to_id={}, max_length=448)
     out = Path(out)
     with tempfile.TemporaryDirectory() as tmp:
         model.save_pretrained(tmp)
@@ -87,6 +87,11 @@ def build(out: str | Path, seed: int = 0) -> Path:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: python examples/tiny_whisper.py OUT_DIR")
-    print(build(sys.argv[1]))
+    import importlib.util
+
+    if importlib.util.find_spec("ctranslate2") is None:
+        print("skipped: building a CTranslate2 Whisper needs ctranslate2: "
+              'pip install "voicesafety[label]"')
+        sys.exit(0)
+    print(f"tiny random Whisper (CTranslate2) written to "
+          f"{build(sys.argv[1] if len(sys.argv) > 1 else 'tiny-whisper')}")

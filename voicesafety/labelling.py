@@ -118,9 +118,6 @@ class FasterWhisper:
         if batch_size < 1 or beam_size < 1:
             raise InvalidInputError(
                 f"batch_size and beam_size must be at least 1, got {batch_size}, {beam_size}")
-        path = Path(model)
-        if not path.exists() and os.sep in str(model) and "/" not in str(model):
-            raise InvalidInputError(f"no Whisper model folder at {model}")
         try:
             self.model = WhisperModel(str(model), device=device, compute_type=compute_type,
                                       cpu_threads=threads, local_files_only=local_files_only)
@@ -146,7 +143,8 @@ class FasterWhisper:
         import faster_whisper
 
         return {"engine": "faster-whisper", "model": self.name,
-                "faster_whisper": faster_whisper.__version__, "ctranslate2": ctranslate2.__version__,
+                "faster_whisper": faster_whisper.__version__,
+                "ctranslate2": ctranslate2.__version__,
                 "device": self.device, "compute_type": self.compute_type,
                 "language": self.language, "beam_size": self.beam_size,
                 "max_new_tokens": self.max_new_tokens,
@@ -413,7 +411,7 @@ def label_files(
             pending = []
 
     def error_row(key: tuple[str, int, int], message: str) -> dict[str, Any]:
-        row = {c: None for c in schema.names}
+        row: dict[str, Any] = {c: None for c in schema.names}
         row.update(source=key[0], source_size=key[1], source_mtime_ns=key[2], error=message)
         return row
 
