@@ -167,7 +167,8 @@ def test_manifest_records_models_settings_and_counts(dataset, whisper_dir, text_
     assert m["models"]["text_model"]["labels"] == list(text_model.text.spec.labels)
     assert m["settings"]["vad"]["threshold"] == 0.5 and m["settings"]["max_segment"] == 30.0
     rows = _rows(out)
-    assert m["counts"] == {"files": 4, "segments": len(rows) - 2, "error_rows": 2}
+    assert m["counts"] == {"files": 4, "segments": len(rows) - 2, "error_rows": 2,
+                           "files_without_speech": 0}
     train = pq.read_table(out / "train.parquet")
     assert train.column_names == m["columns"]["train.parquet"]
     assert train.num_rows == len(rows) - 2
@@ -179,17 +180,22 @@ def test_rerun_skips_done_files_and_relabels_changed_ones(tmp_path, inputs, asr,
     calls.mkdir()
     for key in ("padded", "trade", "broken"):
         shutil.copy(inputs[key], calls / inputs[key].name)
+    sf.write(calls / "silence.wav", np.zeros(3 * 16_000, np.float32), 16_000)
     out = tmp_path / "ds"
     first = label_files(calls, out, asr=asr, text_model=text_model)
+    silent = [r for r in _rows(out) if r["source"] == str((calls / "silence.wav").resolve())]
+    assert len(silent) == 1 and silent[0]["segment"] is None and silent[0]["error"] is None
+    assert silent[0]["source_duration"] == pytest.approx(3.0)
+    assert first.files_labelled == 3 and first.files_failed == 1
     n = asr.segments_transcribed
     again = label_files(calls, out, asr=asr, text_model=text_model)
     assert asr.segments_transcribed == n  # nothing transcribed again
-    assert (again.files_skipped, again.files_labelled, again.segments) == (3, 0, 0)
+    assert (again.files_skipped, again.files_labelled, again.segments) == (4, 0, 0)
     assert _rows(out) == first.table().to_pylist()
     # a changed file is labelled again; its new rows replace the old ones
     shutil.copy(EXAMPLES / "toxic_dating.ogg", calls / "trade.ogg")
     third = label_files(calls, out, asr=asr, text_model=text_model)
-    assert (third.files_skipped, third.files_labelled) == (2, 1)
+    assert (third.files_skipped, third.files_labelled) == (3, 1)
     trade = [r for r in _rows(out) if r["source"] == str((calls / "trade.ogg").resolve())]
     assert len(trade) == third.segments == len(speech_segments(calls / "trade.ogg")[0])
     assert {r["source_size"] for r in trade} == {(calls / "trade.ogg").stat().st_size}
@@ -232,6 +238,36 @@ def test_any_transcriber_plugs_in(tmp_path, inputs, text_model) -> None:
     assert rows and all(r["flagged"] == expected.flagged and r["audio"] is None for r in rows)
     assert all(math.isnan(r["asr_confidence"]) for r in rows)
     assert pq.read_table(tmp_path / "ds" / "train.parquet").num_rows == 0
+
+
+def test_ray_gives_the_same_rows_as_local(dataset, tmp_path, inputs, whisper_dir) -> None:
+    ray = pytest.importorskip("ray")
+    out, _ = dataset
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        asr = FasterWhisper(whisper_dir, max_new_tokens=24, threads=1)
+        remote = label_files([inputs["padded"], inputs["trade"], inputs["broken"],
+                              inputs["missing"]], tmp_path / "ray", asr=asr, engine="ray",
+                             files_per_part=2)
+    finally:
+        if started:
+            ray.shutdown()
+    assert asr.segments_transcribed == 0  # the actors transcribed, not this object
+    local_rows, ray_rows = _rows(out), _rows(tmp_path / "ray")
+    assert [r["source"] for r in ray_rows] == [r["source"] for r in local_rows]
+    for a, b in zip(local_rows, ray_rows, strict=True):
+        assert a.keys() == b.keys()
+        for k in a:
+            if isinstance(a[k], float):
+                assert b[k] == pytest.approx(a[k], rel=1e-5), k
+            else:
+                assert b[k] == a[k], k
+    assert remote.segments == len(local_rows) - 2 and remote.files_failed == 2
+    for r in ray_rows:
+        if r["audio"] is not None:
+            assert (tmp_path / "ray" / r["audio"]).is_file()
 
 
 def test_bad_settings_say_the_fix(tmp_path, inputs, asr) -> None:

@@ -48,6 +48,11 @@ def add_label(sub: Subparsers) -> None:
                    help="longest segment in seconds, at most 30 (default 30)")
     p.add_argument("--no-clips", action="store_true",
                    help="do not write segment clips (train.parquet then has no rows)")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local (default) or ray: an actor pool on Ray Data (pip install "
+                        "'voicesafety[ray]'; the --out folder must be shared with the workers)")
+    p.add_argument("--actors", type=int, default=None,
+                   help="Ray actors (default: the cluster's CPUs minus one)")
     p.add_argument("--offline", action="store_true",
                    help="never download the Whisper model (it must be a folder or cached)")
     p.set_defaults(func=_run_label)
@@ -63,7 +68,8 @@ def _run_label(args: argparse.Namespace) -> int:
     result = label_files(
         args.files, args.out, asr=asr, text_model=args.text_model, backend=args.backend,
         vad=VadOptions(threshold=args.vad_threshold, min_silence=args.min_silence),
-        max_segment=args.max_segment, export_clips=not args.no_clips,
+        max_segment=args.max_segment, export_clips=not args.no_clips, engine=args.engine,
+        actors=args.actors,
         progress=True if sys.stderr.isatty() else None)
     print(f"labelled {result.files_labelled} file(s) into {result.segments} segment(s) "
           f"({result.seconds:.1f} s of audio); skipped {result.files_skipped} already done; "

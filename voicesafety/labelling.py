@@ -33,7 +33,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -53,9 +53,10 @@ FORMAT = "voicesafety-label/1"
 #: Columns of ``segments.parquet`` before the per-label score columns.
 FIXED_COLUMNS = ("source", "source_size", "source_mtime_ns", "segment", "start", "end",
                  "audio", "transcript", "asr_confidence", "toxicity", "flagged", "flags",
-                 "error")
+                 "source_duration", "error")
 #: Whisper's input window (seconds): the default longest segment.
 WHISPER_WINDOW = 30.0
+Engine = Literal["local", "ray"]
 
 
 # --------------------------------------------------------------------------- ASR
@@ -136,6 +137,15 @@ class FasterWhisper:
         self.batch_size = batch_size
         self.max_new_tokens = max_new_tokens
         self.segments_transcribed = 0
+        self._spec = ((str(model),), {"device": device, "compute_type": compute_type,
+                                      "threads": threads, "language": language,
+                                      "beam_size": beam_size, "batch_size": batch_size,
+                                      "max_new_tokens": max_new_tokens,
+                                      "local_files_only": local_files_only})
+
+    def spec(self) -> tuple[tuple[str], dict[str, Any]]:
+        """``(args, kwargs)`` that build this transcriber again (e.g. in a Ray actor)."""
+        return self._spec
 
     def info(self) -> dict[str, Any]:
         """Engine, model, versions and decoding settings."""
@@ -257,7 +267,7 @@ def _schema(labels: Sequence[str]) -> pa.Schema:
              "segment": pa.int32(), "start": pa.float64(), "end": pa.float64(),
              "audio": pa.string(), "transcript": pa.string(), "asr_confidence": pa.float64(),
              "toxicity": pa.float64(), "flagged": pa.bool_(), "flags": pa.list_(pa.string()),
-             "error": pa.string()}
+             "source_duration": pa.float64(), "error": pa.string()}
     return pa.schema([(c, types[c]) for c in FIXED_COLUMNS]
                      + [(lab, pa.float64()) for lab in labels])
 
@@ -305,6 +315,138 @@ def _latest(table: pa.Table) -> pa.Table:
 
 
 
+def _empty_row(names: Sequence[str], key: tuple[str, int, int]) -> dict[str, Any]:
+    row: dict[str, Any] = dict.fromkeys(names)
+    row.update(source=key[0], source_size=key[1], source_mtime_ns=key[2])
+    return row
+
+
+class FileLabeller:
+    """The rows of one file (segments, or one error row, or one no-speech row): the row
+    function of both engines."""
+
+    def __init__(self, transcriber: Transcriber, clf: Classifier, options: VadOptions,
+                 max_segment: float, root: Path, export_clips: bool) -> None:
+        self.transcriber = transcriber
+        self.clf = clf
+        self.labels = list(clf.text.spec.labels)
+        self.names = _schema(self.labels).names
+        self.options = options
+        self.max_segment = max_segment
+        self.root = root
+        self.export_clips = export_clips
+
+    def rows(self, path: str, key: tuple[str, int, int]) -> list[dict[str, Any]]:
+        """Rows for ``path`` (whose :func:`_key` is ``key``)."""
+        import soundfile as sf
+
+        try:
+            if key[1] < 0:
+                raise FileNotFoundError(f"no such file: {path}")
+            segments, duration = speech_segments(path, self.options, self.max_segment)
+        except (VoiceSafetyError, OSError, RuntimeError, ValueError) as exc:
+            row = _empty_row(self.names, key)
+            row["error"] = f"{type(exc).__name__}: {exc}"
+            return [row]
+        if not segments:  # no speech: one row (segment null) records the file as done
+            row = _empty_row(self.names, key)
+            row["source_duration"] = duration
+            return [row]
+        texts = self.transcriber.transcribe([s.samples for s in segments])
+        scored = self.clf.score_text([t for t, _ in texts])
+        stem = hashlib.sha1(repr(key).encode()).hexdigest()[:12]
+        out = []
+        for i, (seg, (text, conf), res) in enumerate(zip(segments, texts, scored,
+                                                         strict=True)):
+            clip = None
+            if self.export_clips:
+                clip = f"clips/{stem}-{i:04d}.wav"
+                sf.write(self.root / clip, seg.samples, VAD_RATE, subtype="PCM_16")
+            row = {"source": key[0], "source_size": key[1], "source_mtime_ns": key[2],
+                   "segment": i, "start": seg.start, "end": seg.end, "audio": clip,
+                   "transcript": text, "asr_confidence": conf, "toxicity": res.toxicity,
+                   "flagged": res.flagged, "flags": list(res.flags),
+                   "source_duration": duration, "error": None}
+            row.update({lab: res.scores[lab] for lab in self.labels})
+            out.append(row)
+        return out
+
+
+class RayLabeller:
+    """The Ray Data ``map_batches`` callable: builds the ASR and the text model once per
+    actor, then labels batches of files (``path``, ``size``, ``mtime``) with
+    :class:`FileLabeller`."""
+
+    def __init__(self, asr: Any, text_model: str | None, backend: str, device: str,
+                 options: dict[str, Any], max_segment: float, root: str, export_clips: bool,
+                 cache: str | None = None) -> None:
+        if cache:  # the driver's export cache (a worker's environment may predate it)
+            os.environ["VOICESAFETY_CACHE"] = cache
+        transcriber = FasterWhisper(*asr[0], **asr[1]) if isinstance(asr, tuple) else asr
+        clf = Classifier.from_pretrained(text_model, backend=backend, device=device,
+                                         threads=1)
+        self.labeller = FileLabeller(transcriber, clf, VadOptions(**options), max_segment,
+                                     Path(root), export_clips)
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        import pyarrow as pa
+
+        rows: list[dict[str, Any]] = []
+        for path, size, mtime in zip(batch.column("path").to_pylist(),
+                                     batch.column("size").to_pylist(),
+                                     batch.column("mtime").to_pylist(), strict=True):
+            rows += self.labeller.rows(str(path), (str(path), int(size), int(mtime)))
+        return pa.Table.from_pylist(rows, schema=_schema(self.labeller.labels))
+
+
+def _label_on_ray(todo: Sequence[tuple[str, tuple[str, int, int]]], transcriber: Transcriber,
+                  text_model: str | Path | Classifier | None, clf: Classifier, *,
+                  backend: str, device: str, options: VadOptions, max_segment: float,
+                  root: Path, export_clips: bool, actors: int | None,
+                  files_per_batch: int) -> Iterable[list[dict[str, Any]]]:
+    """Label ``todo`` on Ray Data; yields each file's rows (in input order)."""
+    require("ray", "ray", "engine='ray'")
+    import pyarrow as pa
+    import ray
+    import ray.data
+
+    from .export import cache_dir
+
+    if not todo:
+        return
+    if isinstance(text_model, Classifier):
+        raise InvalidInputError("engine='ray' loads the text model in each actor: pass its "
+                                "name or folder (text_model=...), not a Classifier")
+    # FasterWhisper holds a CTranslate2 model, which does not travel: each actor rebuilds it
+    # from its settings. Any other Transcriber must pickle.
+    asr: Any = transcriber.spec() if isinstance(transcriber, FasterWhisper) else transcriber
+    if not ray.is_initialized():
+        ray.init(include_dashboard=False, log_to_driver=False)
+    cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    size = max(1, min(actors or max(1, cpus - 1), len(todo)))  # one CPU left for the reads
+    ctx = ray.data.DataContext.get_current()
+    ctx.execution_options.preserve_order = True
+    ds = ray.data.from_items([{"path": k[0], "size": k[1], "mtime": k[2]} for _, k in todo])
+    info = clf.text.info()
+    out = ds.map_batches(
+        RayLabeller, fn_constructor_kwargs={
+            "asr": asr, "text_model": None if text_model is None else str(text_model),
+            "backend": info.backend if backend == "auto" else backend, "device": info.device,
+            "options": {f: getattr(options, f) for f in ("threshold", "neg_threshold",
+                                                         "min_speech", "min_silence",
+                                                         "speech_pad")},
+            "max_segment": max_segment, "root": str(root.resolve()),
+            "export_clips": export_clips, "cache": str(cache_dir())},
+        compute=ray.data.ActorPoolStrategy(size=size), batch_size=files_per_batch,
+        batch_format="pyarrow", num_cpus=1)
+    table = pa.concat_tables(ray.get(out.to_arrow_refs()))
+    by_source: dict[str, list[dict[str, Any]]] = {}
+    for r in table.to_pylist():
+        by_source.setdefault(r["source"], []).append(r)
+    for _, key in todo:
+        yield by_source[key[0]]
+
+
 def label_files(
     paths: str | Path | Iterable[str | Path],
     out: str | Path,
@@ -318,6 +460,8 @@ def label_files(
     device: str = "cpu",
     files_per_part: int = 16,
     progress: bool | None = None,
+    engine: Engine = "local",
+    actors: int | None = None,
 ) -> LabelResult:
     """Label audio files into a dataset folder (see the module docstring for its layout).
 
@@ -333,7 +477,13 @@ def label_files(
         export_clips: write each segment's audio to ``clips/`` (needed by ``train.parquet``).
         backend, device: the text model's, as for ``from_pretrained``.
         files_per_part: files per Parquet part (what a crash can lose).
-        progress: a progress bar per file (default: several files, on a terminal).
+        progress: a progress bar per file (default: several files, on a terminal; the
+            local engine).
+        engine: ``"local"`` (this process) or ``"ray"`` (Ray Data, ``pip install
+            'voicesafety[ray]'``: files are labelled by an actor pool, each actor loading the
+            ASR and the text model once; ``out`` must be on a file system every worker
+            sees, as the clips are written by the workers). Both engines give the same rows.
+        actors: Ray actors (default: the cluster's CPUs minus one; at most one per file).
 
     Returns:
         A :class:`LabelResult` (counts; ``.table()`` reads the segments).
@@ -348,11 +498,12 @@ def label_files(
     require("pyarrow", "label", "machine labelling (voicesafety.labelling)")
     import pyarrow as pa
     import pyarrow.parquet as pq
-    import soundfile as sf
 
     files = audio_files(paths)
     if not files:
         raise InvalidInputError(f"no audio files to label in {paths!r}")
+    if engine not in ("local", "ray"):
+        raise InvalidInputError(f"engine must be 'local' or 'ray', not {engine!r}")
     if files_per_part < 1:
         raise InvalidInputError(f"files_per_part must be at least 1, got {files_per_part}")
     options = VadOptions.coerce(vad) or VadOptions()
@@ -410,56 +561,45 @@ def label_files(
             part += 1
             pending = []
 
-    def error_row(key: tuple[str, int, int], message: str) -> dict[str, Any]:
-        row: dict[str, Any] = {c: None for c in schema.names}
-        row.update(source=key[0], source_size=key[1], source_mtime_ns=key[2], error=message)
-        return row
-
-    since_flush = 0
-    with progress_bar(total=len(files), unit="file", desc="labelling",
-                      disable=_disabled(progress, len(files) > 1)) as bar:
-        for path in files:
-            key = _key(path)
-            bar.update(1)
-            if key in done:
-                result.files_skipped += 1
-                continue
+    todo: list[tuple[str, tuple[str, int, int]]] = []
+    for path in files:
+        key = _key(path)
+        if key in done:
+            result.files_skipped += 1
+        else:
             done.add(key)
-            since_flush += 1
-            try:
-                if key[1] < 0:
-                    raise FileNotFoundError(f"no such file: {path}")
-                segments, duration = speech_segments(path, options,
-                                                     max_segment)
-            except (VoiceSafetyError, OSError, RuntimeError, ValueError) as exc:
-                message = f"{type(exc).__name__}: {exc}"
-                pending.append(error_row(key, message))
-                result.files_failed += 1
-                result.errors[path] = message
-            else:
-                texts = transcriber.transcribe([s.samples for s in segments])
-                scored = clf.score_text([t for t, _ in texts]) if texts else []
-                stem = hashlib.sha1(repr(key).encode()).hexdigest()[:12]
-                for i, (seg, (text, conf), res) in enumerate(
-                        zip(segments, texts, scored, strict=True)):
-                    clip = None
-                    if export_clips:
-                        clip = f"clips/{stem}-{i:04d}.wav"
-                        sf.write(root / clip, seg.samples, VAD_RATE, subtype="PCM_16")
-                    row = {"source": key[0], "source_size": key[1],
-                           "source_mtime_ns": key[2], "segment": i, "start": seg.start,
-                           "end": seg.end, "audio": clip, "transcript": text,
-                           "asr_confidence": conf, "toxicity": res.toxicity,
-                           "flagged": res.flagged, "flags": list(res.flags), "error": None}
-                    row.update({lab: res.scores[lab] for lab in labels})
-                    pending.append(row)
-                result.files_labelled += 1
-                result.segments += len(segments)
-                result.seconds += duration
-            if since_flush >= files_per_part:
-                flush()
-                since_flush = 0
-        flush()
+            todo.append((path, key))
+
+    def account(rows: list[dict[str, Any]]) -> None:
+        first = rows[0]
+        if first["error"] is not None:
+            result.files_failed += 1
+            result.errors[first["source"]] = first["error"]
+        else:
+            result.files_labelled += 1
+            result.segments += sum(1 for r in rows if r["segment"] is not None)
+            result.seconds += first["source_duration"]
+        pending.extend(rows)
+
+    if engine == "local":
+        labeller = FileLabeller(transcriber, clf, options, max_segment, root, export_clips)
+        with progress_bar(total=len(files), initial=result.files_skipped, unit="file",
+                          desc="labelling", disable=_disabled(progress, len(files) > 1)) as bar:
+            for n, (path, key) in enumerate(todo, start=1):
+                account(labeller.rows(path, key))
+                bar.update(1)
+                if n % files_per_part == 0:
+                    flush()
+            flush()
+    elif engine == "ray":
+        for rows in _label_on_ray(todo, transcriber, text_model, clf, backend=backend,
+                                  device=device, options=options, max_segment=max_segment,
+                                  root=root, export_clips=export_clips, actors=actors,
+                                  files_per_batch=files_per_part):
+            account(rows)
+            flush()  # one part per Ray batch of files
+    else:
+        raise InvalidInputError(f"engine must be 'local' or 'ray', not {engine!r}")
     table = _read_parts(root / "parts")
     if table is None:  # every file skipped and no parts: cannot happen with files done
         table = pa.Table.from_pylist([], schema=schema)
@@ -468,6 +608,8 @@ def label_files(
     good = table.filter(pa.compute.invert(pa.compute.is_null(table["audio"])))
     pq.write_table(good.select(["audio", "transcript", *labels]), root / "train.parquet")
     errors = sum(1 for e in table["error"].to_pylist() if e is not None)
+    silent = sum(1 for e, g in zip(table["error"].to_pylist(), table["segment"].to_pylist(),
+                                   strict=True) if e is None and g is None)
     manifest = {
         "format": FORMAT, "voicesafety": __version__,
         "created": previous.get("created", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),
@@ -480,7 +622,8 @@ def label_files(
                      "sample_rate": VAD_RATE,
                      "empty_transcript": "scored as the text model scores '' (0, not flagged)"},
         "counts": {"files": len(set(table["source"].to_pylist())),
-                   "segments": table.num_rows - errors, "error_rows": errors},
+                   "segments": table.num_rows - errors - silent, "error_rows": errors,
+                   "files_without_speech": silent},
         "columns": {"segments.parquet": schema.names,
                     "train.parquet": ["audio", "transcript", *labels]},
         "runs": [*previous.get("runs", []),
