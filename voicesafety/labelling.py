@@ -33,7 +33,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast, runtime_checkable
 
 import numpy as np
 
@@ -406,7 +406,6 @@ def _label_on_ray(todo: Sequence[tuple[str, tuple[str, int, int]]], transcriber:
                   files_per_batch: int) -> Iterable[list[dict[str, Any]]]:
     """Label ``todo`` on Ray Data; yields each file's rows (in input order)."""
     require("ray", "ray", "engine='ray'")
-    import pyarrow as pa
     import ray
     import ray.data
 
@@ -439,12 +438,16 @@ def _label_on_ray(todo: Sequence[tuple[str, tuple[str, int, int]]], transcriber:
             "export_clips": export_clips, "cache": str(cache_dir())},
         compute=ray.data.ActorPoolStrategy(size=size), batch_size=files_per_batch,
         batch_format="pyarrow", num_cpus=1)
-    table = pa.concat_tables(ray.get(out.to_arrow_refs()))
-    by_source: dict[str, list[dict[str, Any]]] = {}
-    for r in table.to_pylist():
-        by_source.setdefault(r["source"], []).append(r)
-    for _, key in todo:
-        yield by_source[key[0]]
+    # Rows stream back in input order (preserve_order); a file's rows are consecutive.
+    group: list[dict[str, Any]] = []
+    for batch in out.iter_batches(batch_size=None, batch_format="pyarrow"):
+        for r in cast("pa.Table", batch).to_pylist():
+            if group and r["source"] != group[0]["source"]:
+                yield group
+                group = []
+            group.append(r)
+    if group:
+        yield group
 
 
 def label_files(
@@ -592,12 +595,16 @@ def label_files(
                     flush()
             flush()
     elif engine == "ray":
+        labelled = 0
         for rows in _label_on_ray(todo, transcriber, text_model, clf, backend=backend,
                                   device=device, options=options, max_segment=max_segment,
                                   root=root, export_clips=export_clips, actors=actors,
                                   files_per_batch=files_per_part):
             account(rows)
-            flush()  # one part per Ray batch of files
+            labelled += 1
+            if labelled % files_per_part == 0:
+                flush()
+        flush()
     else:
         raise InvalidInputError(f"engine must be 'local' or 'ray', not {engine!r}")
     table = _read_parts(root / "parts")
