@@ -200,6 +200,7 @@ def test_rerun_skips_done_files_and_relabels_changed_ones(tmp_path, inputs, asr,
     assert len(trade) == third.segments == len(speech_segments(calls / "trade.ogg")[0])
     assert {r["source_size"] for r in trade} == {(calls / "trade.ogg").stat().st_size}
     assert len(json.loads((out / "manifest.json").read_text())["runs"]) == 3
+    assert len(list((out / "parts").glob("part-*.parquet"))) == 2  # run 2 wrote nothing
 
 
 def test_a_dataset_keeps_its_models(dataset, inputs, text_model) -> None:

@@ -549,7 +549,8 @@ def label_files(
     if existing is not None:
         done = set(zip(existing["source"].to_pylist(), existing["source_size"].to_pylist(),
                        existing["source_mtime_ns"].to_pylist(), strict=True))
-    run_id = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
+    # parts sort by name in the order they were written (nanoseconds: unique per run)
+    run_id = f"{time.time_ns():020d}-{os.getpid()}"
     result = LabelResult(root)
     pending: list[dict[str, Any]] = []
     part = 0
