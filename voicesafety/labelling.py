@@ -8,8 +8,8 @@ model id or converted folder), scores the transcripts with a voicesafety text mo
 the embedded one) and writes a dataset folder:
 
 * ``segments.parquet``: one row per speech segment, or one error row per file that could not
-  be read or decoded (columns in :data:`FIXED_COLUMNS` plus one float column per label of
-  the text model);
+  be read or decoded, or one row with ``segment`` null per file without speech (columns in
+  :data:`FIXED_COLUMNS` plus one float column per label of the text model);
 * ``train.parquet``: the segments that have a clip, as ``audio`` (clip path, relative to the
   folder), ``transcript`` and one column per label: ready for ``voicesafety train audio
   DATASET/train.parquet --out STUDENT`` (docs/labelling.md);
@@ -21,6 +21,9 @@ the embedded one) and writes a dataset folder:
 A re-run on the same folder skips files already labelled, keyed by absolute path, size and
 modification time (a changed file is labelled again and its new rows replace the old ones).
 Files that cannot be read or decoded become error rows and are not retried while unchanged.
+
+``engine="ray"`` labels the files on a Ray Data actor pool (each actor loads the ASR and the
+text model once) with the same row function, so both engines give the same rows.
 """
 
 from __future__ import annotations
