@@ -31,7 +31,9 @@ LAYERS: list[set[str]] = [
     {"loading"},
     {"classifier"},  # the facade
     # train: fit/distil students; batch: one row per file, locally or on Ray
-    {"evaluation", "metrics", "batch", "cascade", "cli", "cli_train", "cli_stream", "train"},
+    # labelling: VAD -> ASR -> text model -> dataset
+    {"evaluation", "metrics", "batch", "cascade", "cli", "cli_train", "cli_stream", "train",
+     "labelling", "cli_label"},
 ]
 
 

@@ -62,7 +62,7 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 #: (```py blocks are examples that need a hub download and are not run).
 RUNNABLE_DOCS = ["index.md", "quickstart.md", "policy.md", "audio.md", "text.md", "backends.md",
                  "models.md", "training.md",
-                 "streaming.md", "batch.md"]
+                 "streaming.md", "batch.md", "labelling.md"]
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from ._version import __version__
 from .audio import AudioInput
 from .classifier import Classifier
+from .cli_label import add_label
 from .cli_stream import add_stream
 from .cli_train import add_distil, add_train
 from .errors import InvalidInputError, VoiceSafetyError
@@ -241,7 +242,8 @@ def _run_export(args: argparse.Namespace) -> int:
 
 COMMANDS: list[Callable[[Subparsers], None]] = [_add_score, _add_text, _add_eval, _add_export,
                                                 add_train, add_distil,
-                                                lambda sub: add_stream(sub, _model_args)]
+                                                lambda sub: add_stream(sub, _model_args),
+                                                add_label]
 
 
 def build_parser() -> argparse.ArgumentParser:
