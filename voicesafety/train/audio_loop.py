@@ -8,7 +8,6 @@ by a held-out criterion with early stopping. A ``loss`` hook lets a recipe add i
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +18,7 @@ import torch.nn.functional as F
 
 from ..backends.threads import resolve_threads, torch_threads
 from ..models.arch import MiniAudioModel
-from .loop import Ema, cosine, seed_all
+from .loop import BestEpoch, Ema, cosine, seed_all
 
 AudioLoss = Callable[[MiniAudioModel, torch.Tensor, list[int]], torch.Tensor]
 """``loss(model, features [B, M, N], rows) -> scalar``: the loss of one batch."""
@@ -171,7 +170,7 @@ def _fit_audio(
     floor = model.frontend.floor
     say = log or tqdm.write
     bar = tqdm(total=steps, desc=desc, unit="step")
-    best, best_state, best_epoch, since, stopped = math.inf, None, 0, 0, False
+    keeper, stopped = BestEpoch(s.patience), False
     history: list[dict[str, float]] = []
     ema = Ema(model, s.ema) if s.ema > 0 else None
     for epoch in range(s.epochs):
@@ -198,21 +197,16 @@ def _fit_audio(
             row["heldout"] = held
             say(f"{desc} epoch {epoch + 1}: train loss {row['train_loss']:.4f}, "
                 f"held-out {held:.4f}")  # fmt: skip
-            if held <= best:
-                best, best_epoch, since = held, epoch + 1, 0
-                best_state = {k: v.clone() for k, v in cur.state_dict().items()}
-            else:
-                since += 1
+            keeper.update(cur, held, epoch + 1)
         history.append(row)
-        if criterion is not None and s.patience and since >= s.patience:
+        if criterion is not None and keeper.exhausted:
             stopped = epoch + 1 < s.epochs
             break
     bar.close()
     if ema is not None:
         model = ema.model  # type: ignore[assignment]
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    return AudioFit(model.eval(), history, best_epoch or len(history), stopped)
+    keeper.restore(model)
+    return AudioFit(model.eval(), history, keeper.epoch or len(history), stopped)
 
 
 def fit_audio(

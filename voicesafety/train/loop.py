@@ -103,6 +103,37 @@ class Ema:
             be.copy_(b)
 
 
+
+class BestEpoch:
+    """Early stopping on a held-out criterion (lower is better), shared by the text and audio
+    trainers: keeps a copy of the best epoch's weights and says when ``patience`` epochs have
+    passed without improvement (``patience`` 0: never)."""
+
+    def __init__(self, patience: int) -> None:
+        self.patience = patience
+        self.best = math.inf
+        self.epoch = 0
+        self.since = 0
+        self.state: dict[str, torch.Tensor] | None = None
+
+    def update(self, model: torch.nn.Module, value: float, epoch: int) -> None:
+        """Record ``value`` of ``model`` after (1-based) ``epoch``."""
+        if value <= self.best:
+            self.best, self.epoch, self.since = value, epoch, 0
+            self.state = {k: v.clone() for k, v in model.state_dict().items()}
+        else:
+            self.since += 1
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether ``patience`` epochs in a row brought no improvement."""
+        return bool(self.patience) and self.since >= self.patience
+
+    def restore(self, model: torch.nn.Module) -> None:
+        """Load the best epoch's weights into ``model`` (if any epoch was checked)."""
+        if self.state is not None:
+            model.load_state_dict(self.state)
+
 def cosine(step: int, total: int, warmup: int) -> float:
     """Learning-rate factor: linear warm-up over ``warmup`` steps, then a cosine to 0."""
     if step < warmup:
@@ -250,7 +281,7 @@ def _fit_text(
     nrng = np.random.default_rng(s.seed + 6)
     ema = Ema(model, s.ema) if s.ema > 0 else None
     say = log or tqdm.write
-    best, best_state, best_epoch, since = math.inf, None, 0, 0
+    keeper = BestEpoch(s.patience)
     history: list[dict[str, float]] = []
     stopped = False
     bar = tqdm(total=steps, desc=desc, unit="step")
@@ -281,22 +312,17 @@ def _fit_text(
             row["heldout"] = value
             say(f"{desc} epoch {epoch + 1}: train loss {row['train_loss']:.4f}, "
                 f"held-out {value:.4f}")  # fmt: skip
-            if value <= best:
-                best, best_state, best_epoch, since = value, copy.deepcopy(cur.state_dict()), (
-                    epoch + 1), 0
-            else:
-                since += 1
+            keeper.update(cur, value, epoch + 1)
         history.append(row)
-        if criterion is not None and s.patience and since >= s.patience:
+        if criterion is not None and keeper.exhausted:
             stopped = epoch + 1 < s.epochs
             break
     bar.close()
     if ema is not None:
         model = ema.model  # type: ignore[assignment]
-    if best_state is not None:
-        model.load_state_dict(best_state)
+    keeper.restore(model)
     model.eval()
-    return TextFit(model, tok, history, best_epoch or len(history), stopped)
+    return TextFit(model, tok, history, keeper.epoch or len(history), stopped)
 
 
 def fit_text(
