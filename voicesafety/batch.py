@@ -26,8 +26,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
+from .audio import AudioInput
 from .classifier import Classifier
 from .errors import InvalidInputError, require
 from .export import cache_dir
@@ -95,26 +96,26 @@ def row(path: str, result: AudioResult | ErrorResult | None, labels: Sequence[st
     }
 
 
-def score_rows(clf: Classifier, paths: Sequence[str], data: Sequence[bytes | None] | None = None,
-               *, progress: bool | None = False,
+def score_rows(clf: Classifier, paths: Sequence[str], data: Sequence[bytes | None], *,
+               progress: bool | None = False,
                options: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-    """Rows for ``paths`` scored by ``clf`` (from the files, or from ``data``: their bytes,
-    None for a file that could not be read). The one row function of both engines."""
+    """Rows for ``paths`` scored by ``clf`` from ``data``, their bytes (None for a file that
+    could not be read: a missing one or an unreadable one). The one row function of both
+    engines, error rows included."""
     labels = list(clf.audio.spec.labels)
     info = clf.audio.info()
     rows: list[dict[str, Any] | None] = [None] * len(paths)
     todo: list[int] = []
     for i, path in enumerate(paths):
-        if (data is None or data[i] is None) and not Path(path).is_file():
+        if data[i] is None:
+            error = (f"OSError: could not read {path}" if Path(path).is_file()
+                     else f"FileNotFoundError: no such file: {path}")
             rows[i] = row(path, None, labels, model=info.name, backend=info.backend,
-                          error=f"FileNotFoundError: no such file: {path}")
-        elif data is not None and data[i] is None:
-            rows[i] = row(path, None, labels, model=info.name, backend=info.backend,
-                          error=f"OSError: could not read {path}")
+                          error=error)
         else:
             todo.append(i)
     if todo:
-        inputs: list[Any] = [paths[i] if data is None else data[i] for i in todo]
+        inputs: list[AudioInput] = [cast(bytes, data[i]) for i in todo]  # None: handled
         results = clf.score(inputs, errors="return", progress=progress, **dict(options or {}))
         for i, result in zip(todo, results, strict=True):
             rows[i] = row(paths[i], result, labels, model=info.name, backend=info.backend)
@@ -233,7 +234,6 @@ def _score_on_ray(files: list[str], model: str | Path | None, *, backend: str, d
     info = clf.audio.info()
     chosen = info.backend if backend == "auto" else backend
     gpu = info.device.startswith("cuda")
-    del clf
     originals = {str(Path(p).resolve()): p for p in files if Path(p).is_file()}
     rows: dict[str, dict[str, Any]] = {}
     if originals:
@@ -256,7 +256,7 @@ def _score_on_ray(files: list[str], model: str | Path | None, *, backend: str, d
             key = str(Path(str(r["path"])).resolve())
             r["path"] = originals.get(key, r["path"])
             rows[key] = r
-    ordered = [rows.get(str(Path(p).resolve())) or row(
-        p, None, labels, model=info.name, backend=info.backend,
-        error=f"FileNotFoundError: no such file: {p}") for p in files]
+    # files the reads never saw (missing ones) get their error rows from the same function
+    ordered = [rows.get(str(Path(p).resolve())) or score_rows(clf, [p], [None])[0]
+               for p in files]
     return _table(ordered, labels, as_pandas)

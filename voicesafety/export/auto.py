@@ -32,11 +32,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..backends import Backend, open_file, resolve_threads
+from ..backends import Backend, resolve_threads
 from ..errors import BackendError
 from ..spec import ModelSpec
 from ..text import TextEncoder, Tokenizer
-from .cache import _locked, _versions_key, cache_dir, cached_export
+from .cache import _locked, _versions_key, cache_dir, cached_backend
 from .parity import ExportParityError
 from .probes import Batch, probe_audio, probe_text
 from .writers import weights_hash
@@ -128,9 +128,7 @@ def _open(module: nn.Module, spec: ModelSpec, tokenizer: Tokenizer | None, backe
         from ..backends.torch import TorchBackend  # imports torch: only when it runs
 
         return TorchBackend(module, "cpu", threads=threads)
-    exported = cached_export(module, spec, tokenizer, backend)
-    return open_file(exported.path, exported.backend, "cpu", exported.input_names,
-                     trust_code=True, threads=threads)
+    return cached_backend(module, spec, tokenizer, backend, "cpu", threads=threads)
 
 
 def choose(timings: dict[str, float]) -> str:
