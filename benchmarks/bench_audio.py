@@ -226,22 +226,32 @@ def machine() -> str:
             f"{transformers.__version__}"), mhz, lanes
 
 
-def wavlm_gflops(seconds: float, layers: int = 12, hidden: int = 768, ffn: int = 3072) -> float:
-    """Multiply-add FLOPs (×2) of WavLM base plus on one clip of ``seconds``."""
+def flops_per_part(seconds: float, layers: int = 12, hidden: int = 768, ffn: int = 3072,
+                   ) -> dict[str, float]:
+    """Multiply-add FLOPs (×2) of each part of WavLM base plus on one clip of ``seconds``
+    (``benchmarks/profile_onnx.py`` sets its profile against these)."""
     n = int(seconds * 16000)
-    total = 0.0
+    conv = 0.0
     c_in = 1
     for k, s in zip([10, 3, 3, 3, 3, 2, 2], [5, 2, 2, 2, 2, 2, 2], strict=True):
         n = (n - k) // s + 1
-        total += 2 * n * 512 * c_in * k
+        conv += 2 * n * 512 * c_in * k
         c_in = 512
-    conv = total
-    frames = n
-    total += 2 * frames * 512 * hidden  # feature projection
-    total += 2 * frames * hidden * (hidden // 16) * 128  # positional conv (groups 16)
-    per_layer = 2 * frames * (4 * hidden * hidden + 2 * hidden * ffn) + 4 * frames**2 * hidden
-    total += layers * per_layer
-    return total / 1e9, conv / 1e9
+    t = n
+    return {
+        "conv encoder": conv,
+        "feature projection": 2 * t * 512 * hidden,
+        "positional conv": 2 * t * hidden * (hidden // 16) * 128,
+        "attention": layers * (2 * t * 4 * hidden * hidden + 4 * t * t * hidden),
+        "feed-forward": layers * 2 * t * 2 * hidden * ffn,
+        "rest": 0.0,
+    }
+
+
+def wavlm_gflops(seconds: float, layers: int = 12) -> tuple[float, float]:
+    """``(total, conv encoder)`` GFLOP of WavLM base plus on one clip of ``seconds``."""
+    parts = flops_per_part(seconds, layers=layers)
+    return sum(parts.values()) / 1e9, parts["conv encoder"] / 1e9
 
 
 def _rounds(paths: list[str], args: argparse.Namespace, env: dict) -> dict[str, list[dict]]:

@@ -56,27 +56,6 @@ def part_of(node: str) -> str:
     return "rest"
 
 
-def flops_per_part(seconds: float, layers: int = 12, hidden: int = 768, ffn: int = 3072,
-                   heads: int = 12) -> dict[str, float]:
-    """Multiply-add FLOPs (×2) of each part on one clip."""
-    n = int(seconds * 16000)
-    conv = 0.0
-    c_in = 1
-    for k, s in zip([10, 3, 3, 3, 3, 2, 2], [5, 2, 2, 2, 2, 2, 2], strict=True):
-        n = (n - k) // s + 1
-        conv += 2 * n * 512 * c_in * k
-        c_in = 512
-    t = n
-    return {
-        "conv encoder": conv,
-        "feature projection": 2 * t * 512 * hidden,
-        "positional conv": 2 * t * hidden * (hidden // 16) * 128,
-        "attention": layers * (2 * t * 4 * hidden * hidden + 4 * t * t * hidden),
-        "feed-forward": layers * 2 * t * 2 * hidden * ffn,
-        "rest": 0.0,
-    }
-
-
 def profile(model: Path, clip: np.ndarray, runs: int,
             threads: int) -> tuple[dict[str, float], dict[str, str], int]:
     """Median milliseconds per part over ``runs`` profiled runs (after one warm-up)."""
@@ -143,7 +122,7 @@ def main() -> None:
     desc, mhz, lanes = bench_audio.machine()
     cores = os.cpu_count() or 1
     peak = cores * 2 * lanes * 2 * mhz / 1000  # GFLOP/s
-    flops = flops_per_part(seconds)
+    flops = bench_audio.flops_per_part(seconds)
     lines = [
         "# Where WavLM base plus spends its time (ONNX Runtime profiler, CPU)",
         "",
