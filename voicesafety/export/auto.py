@@ -72,11 +72,12 @@ def _cpu_signature() -> str:
     return f"{model}|{','.join(simd)}|{os.cpu_count()}"
 
 
-def record_path(module: nn.Module, spec: ModelSpec) -> Path:
-    """Where the auto choice for ``module`` on this CPU is recorded. (Not keyed by thread
-    count: the default count follows the machine's load, and the ranking rarely does.)"""
+def record_path(module: nn.Module, spec: ModelSpec, weights: str | None = None) -> Path:
+    """Where the auto choice for ``module`` on this CPU is recorded (``weights``: its
+    :func:`~.writers.weights_hash`, if already known). Not keyed by thread count: the default
+    count follows the machine's load, and the ranking rarely does."""
     key = hashlib.blake2b(
-        f"{weights_hash(module, spec)}|{_versions_key('auto')}|{_cpu_signature()}"
+        f"{weights or weights_hash(module, spec)}|{_versions_key('auto')}|{_cpu_signature()}"
         f"|v{RECORD_VERSION}".encode(), digest_size=16).hexdigest()
     return cache_dir() / "exports" / ".auto" / f"{key}.json"
 
@@ -123,12 +124,13 @@ def _read_record(path: Path) -> dict[str, object] | None:
 
 
 def _open(module: nn.Module, spec: ModelSpec, tokenizer: Tokenizer | None, backend: str,
-          threads: int) -> Backend:
+          threads: int, weights: str) -> Backend:
     if backend == "torch":
         from ..backends.torch import TorchBackend  # imports torch: only when it runs
 
         return TorchBackend(module, "cpu", threads=threads)
-    return cached_backend(module, spec, tokenizer, backend, "cpu", threads=threads)
+    return cached_backend(module, spec, tokenizer, backend, "cpu", threads=threads,
+                          weights=weights)
 
 
 def choose(timings: dict[str, float]) -> str:
@@ -150,33 +152,36 @@ def fastest_backend(module: nn.Module, spec: ModelSpec, tokenizer: Tokenizer | N
     or a conversion error), ``cpu``, ``threads``, ``seconds`` (what the first use cost).
     """
     count = resolve_threads(threads)
-    path = record_path(module, spec)
+    weights = weights_hash(module, spec)  # once: it reads every weight
+    path = record_path(module, spec, weights)
     with _locked(path):
         record = _read_record(path)
         if record is not None:
             try:
-                return _open(module, spec, tokenizer, str(record["backend"]), count), record
+                return _open(module, spec, tokenizer, str(record["backend"]), count,
+                             weights), record
             except BackendError as exc:  # e.g. the export entry is gone and cannot be rebuilt
                 warnings.warn(f"voicesafety: the recorded fast path for {spec.name} no longer "
                               f"opens ({exc}); measuring again", UserWarning, stacklevel=4)
-        return _measure(module, spec, tokenizer, count, path)
+        return _measure(module, spec, tokenizer, count, path, weights)
 
 
 def _measure(module: nn.Module, spec: ModelSpec, tokenizer: Tokenizer | None, threads: int,
-             path: Path) -> tuple[Backend, dict[str, object]]:
+             path: Path, weights: str) -> tuple[Backend, dict[str, object]]:
     started = time.perf_counter()
     _say(f"first use of {spec.name} ({spec.modality}) on this CPU: converting it to ONNX "
          "(fp32, int8), checking parity and timing each against torch, once (later loads "
          "reuse the result; backend='torch' skips this)")
     batches = timing_batches(spec, tokenizer)
-    opened: dict[str, Backend] = {"torch": _open(module, spec, tokenizer, "torch", threads)}
+    opened: dict[str, Backend] = {
+        "torch": _open(module, spec, tokenizer, "torch", threads, weights)}
     timings = {"torch": _time(opened["torch"], batches)}
     rejected: dict[str, str] = {}
     missing = False
     for name in CANDIDATES:
         step = time.perf_counter()
         try:
-            opened[name] = _open(module, spec, tokenizer, name, threads)
+            opened[name] = _open(module, spec, tokenizer, name, threads, weights)
         except ExportParityError as exc:
             rejected[name] = str(exc).splitlines()[0]
             _say(f"  {name}: refused (misses the parity bounds)")

@@ -89,9 +89,10 @@ def _build(module: nn.Module, spec: ModelSpec, tokenizer: Tokenizer | None, back
     return _read_entry(folder)
 
 
-def entry_folder(module: nn.Module, spec: ModelSpec, backend: str) -> tuple[Path, str]:
+def entry_folder(module: nn.Module, spec: ModelSpec, backend: str,
+                 weights: str | None = None) -> tuple[Path, str]:
     """``(folder, weights hash)``: where the ``backend`` export of ``module`` is cached."""
-    weights = weights_hash(module, spec)
+    weights = weights or weights_hash(module, spec)
     key = hashlib.blake2b(f"{weights}|{_versions_key(backend)}".encode(),
                           digest_size=16).hexdigest()
     return cache_dir() / "exports" / f"{backend}-{key}", weights
@@ -117,10 +118,10 @@ def _locked(folder: Path) -> Iterator[None]:
 
 
 def cached_export(module: nn.Module, spec: ModelSpec, tokenizer: Tokenizer | None,
-                  backend: str) -> ExportedModel:
+                  backend: str, *, weights: str | None = None) -> ExportedModel:
     """The ``backend`` form of ``module``, converted (with a parity check) on first use and
     checked against its recorded hashes on every later use; a corrupt entry is rebuilt."""
-    folder, weights = entry_folder(module, spec, backend)
+    folder, weights = entry_folder(module, spec, backend, weights)
     with _locked(folder):
         if not is_exported(folder):
             if folder.exists():
@@ -141,9 +142,12 @@ def _discard(folder: Path, reason: Exception) -> None:
 
 
 def cached_backend(module: nn.Module, spec: ModelSpec, tokenizer: Tokenizer | None,
-                   backend: str, device: str, *, threads: int | None = None) -> Backend:
+                   backend: str, device: str, *, threads: int | None = None,
+                   weights: str | None = None) -> Backend:
     """:func:`cached_export`, opened on ``device``. The entry is voicesafety's own output
-    with verified hashes, so its TorchScript is trusted."""
-    exported = cached_export(module, spec, tokenizer, backend)
+    with verified hashes, so its TorchScript is trusted. ``weights``: the module's
+    :func:`~.writers.weights_hash` when the caller already has it (hashing reads every
+    weight)."""
+    exported = cached_export(module, spec, tokenizer, backend, weights=weights)
     return open_file(exported.path, exported.backend, device, exported.input_names,
                      trust_code=True, threads=threads)
