@@ -170,7 +170,7 @@ def test_onnx_on_cuda_without_gpu_build_is_clear():
 
 @requires_cuda
 @pytest.mark.cuda
-@pytest.mark.parametrize("backend", ["torch", "torchscript", "onnx"])
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
 def test_cuda_backends_match_cpu_torch(v1_dir, cache, backend):
     import onnxruntime as ort
 
@@ -193,3 +193,22 @@ def test_cuda_onnx_session_uses_cuda_provider(v1_dir, cache):
         pytest.skip("onnxruntime-gpu (CUDAExecutionProvider) is not installed")
     clf = vs.Classifier.from_pretrained(v1_dir, backend="onnx", device="cuda")
     assert clf.audio.backend.session.get_providers()[0] == "CUDAExecutionProvider"
+
+
+def test_torchscript_conversion_for_cuda_is_refused_with_the_fix(v1_dir, cache):
+    from voicesafety.formats import load_parts
+    from voicesafety.loading import backend_for
+
+    part = load_parts(v1_dir, "v1")["audio"]
+    with pytest.raises(BackendError, match="CPU only.*backend='torch'"):
+        backend_for(part, "torchscript", "cuda")
+    assert not (cache / "exports").exists()  # refused before converting anything
+
+
+@requires_cuda
+@pytest.mark.cuda
+def test_a_cpu_traced_torchscript_export_on_cuda_says_what_to_do(v1_dir, cache, tmp_path):
+    ex.export(v1_dir, "torchscript", tmp_path / "ts", log=None)
+    clf = vs.Classifier.from_pretrained(tmp_path / "ts", device="cuda", trust_code=True)
+    with pytest.raises(BackendError, match="traced on another device"):
+        clf.score(_clip(1.5))

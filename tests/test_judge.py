@@ -384,3 +384,8 @@ def test_a_judge_evaluates_like_any_text_model(judge, tmp_path):
         f'"{t}",{"toxic" if i % 2 else "none"}' for i, t in enumerate(TEXTS)) + "\n")
     report = vs.evaluate(judge, data, modality="text")
     assert "toxic" in report.summary()
+
+
+def test_a_judge_has_no_differentiable_head(judge):
+    with pytest.raises(vs.ModelLoadError, match="LLM judge.*text classifier"):
+        judge.text_module()

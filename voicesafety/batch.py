@@ -143,7 +143,7 @@ def score_files(
     engine: Engine = "local", backend: str = "auto", device: str = "cpu",
     threads: int | None = None, actors: int | None = None, files_per_batch: int = 8,
     output: Literal["arrow", "pandas"] = "arrow", progress: bool | None = None,
-    **options: Any,
+    precision: str = "float32", **options: Any,
 ) -> pa.Table | pd.DataFrame:
     """Score audio files, one row per file (see the module docstring for the columns).
 
@@ -152,7 +152,7 @@ def score_files(
         model: anything :meth:`Classifier.from_pretrained` takes; None is the embedded model.
         engine: ``"local"`` (this process) or ``"ray"`` (Ray Data; ``pip install
             'voicesafety[ray]'``; uses the running Ray cluster, or starts a local one).
-        backend, device: as for :meth:`Classifier.from_pretrained`.
+        backend, device, precision: as for :meth:`Classifier.from_pretrained`.
         threads: CPU threads per scorer (default: the library's default locally, 1 per Ray
             actor, which gets one CPU).
         actors: Ray actors, one CPU each (default: the cluster's CPUs; at most one per file).
@@ -175,7 +175,8 @@ def score_files(
         raise InvalidInputError(f"no audio files to score in {paths!r} (a folder is searched "
                                 f"for {', '.join(AUDIO_SUFFIXES)})")
     if engine == "local":
-        clf = Classifier.from_pretrained(model, backend=backend, device=device, threads=threads)
+        clf = Classifier.from_pretrained(model, backend=backend, device=device, threads=threads,
+                                         precision=precision)
         rows: list[dict[str, Any]] = []
         # Files are read as bytes and decoded by the scorer, as on Ray: the same rows (error
         # messages included) from both engines, and memory bounded by one batch of files.
@@ -187,7 +188,7 @@ def score_files(
                 bar.update(len(chunk))
         return _table(rows, clf.audio.spec.labels, output == "pandas")
     if engine == "ray":
-        return _score_on_ray(files, model, backend=backend, device=device,
+        return _score_on_ray(files, model, backend=backend, device=device, precision=precision,
                              threads=1 if threads is None else threads, actors=actors,
                              files_per_batch=files_per_batch, as_pandas=output == "pandas",
                              options=options)
@@ -199,11 +200,12 @@ class RayScorer:
     batches of (``path``, ``bytes``) into rows with :func:`score_rows`."""
 
     def __init__(self, model: str | None, backend: str, device: str, threads: int,
-                 options: Mapping[str, Any], cache: str | None = None) -> None:
+                 options: Mapping[str, Any], cache: str | None = None,
+                 precision: str = "float32") -> None:
         if cache:  # the driver's export cache (a Ray worker's environment may predate it)
             os.environ["VOICESAFETY_CACHE"] = cache
         self.clf = Classifier.from_pretrained(model, backend=backend, device=device,
-                                              threads=threads)
+                                              threads=threads, precision=precision)
         self.labels = list(self.clf.audio.spec.labels)
         self.options = dict(options)
 
@@ -217,8 +219,8 @@ class RayScorer:
 
 
 def _score_on_ray(files: list[str], model: str | Path | None, *, backend: str, device: str,
-                  threads: int, actors: int | None, files_per_batch: int, as_pandas: bool,
-                  options: Mapping[str, Any]) -> pa.Table | pd.DataFrame:
+                  precision: str, threads: int, actors: int | None, files_per_batch: int,
+                  as_pandas: bool, options: Mapping[str, Any]) -> pa.Table | pd.DataFrame:
     require("ray", "ray", "engine='ray'")
     import pyarrow as pa
     import ray
@@ -229,7 +231,8 @@ def _score_on_ray(files: list[str], model: str | Path | None, *, backend: str, d
     name = None if model is None else str(model)
     # Loaded here once: the labels and the backend `auto` picks (its conversion, if any, runs
     # here, so the actors find it in the cache instead of converting at once).
-    clf = Classifier.from_pretrained(name, backend=backend, device=device, threads=threads)
+    clf = Classifier.from_pretrained(name, backend=backend, device=device, threads=threads,
+                                     precision=precision)
     labels = list(clf.audio.spec.labels)
     info = clf.audio.info()
     chosen = info.backend if backend == "auto" else backend
@@ -248,7 +251,7 @@ def _score_on_ray(files: list[str], model: str | Path | None, *, backend: str, d
         out = ds.map_batches(
             RayScorer, fn_constructor_kwargs={
                 "model": name, "backend": chosen, "device": info.device, "threads": threads,
-                "options": dict(options), "cache": str(cache_dir())},
+                "options": dict(options), "cache": str(cache_dir()), "precision": precision},
             compute=ray.data.ActorPoolStrategy(size=size), batch_size=files_per_batch,
             batch_format="pyarrow", num_cpus=0 if gpu else 1, num_gpus=1 if gpu else 0,
         )

@@ -66,6 +66,7 @@ class Classifier:
         trust_code: bool | None = None,
         threads: int | None = None,
         prompt: JudgePrompt | str | None = None,
+        precision: str = "float32",
     ) -> Classifier:
         """Load a classifier, or an LLM judge (a causal LM scored as a text model).
 
@@ -91,6 +92,10 @@ class Classifier:
                 :class:`~voicesafety.prompts.JudgePrompt` or a template string with one
                 ``{text}``, replacing the judge's own prompt (docs/judge.md). Judges run on
                 ``backend="torch"``/``"auto"`` only.
+            precision: ``"float32"`` (default), or on CUDA with ``backend="torch"``/``"auto"``
+                ``"float16"`` or ``"bfloat16"``: the weights and inputs in that dtype, for the
+                GPU's tensor cores (scores move by up to ~1e-3, docs/backends.md). Results
+                report it in ``ModelInfo.precision``.
 
         Raises:
             ModelLoadError: the model cannot be found, downloaded or read; the message says
@@ -101,7 +106,7 @@ class Classifier:
         """
         name, parts = load(name_or_path, backend=backend, device=device,
                            policy=policy, revision=revision, trust_code=trust_code,
-                           threads=threads, prompt=prompt)
+                           threads=threads, prompt=prompt, precision=precision)
         return cls(parts.get("audio"), parts.get("text"), name)
 
     # ------------------------------------------------------------------ properties
@@ -484,14 +489,18 @@ class Classifier:
         non-torch backend the PyTorch weights are loaded again from the checkpoint.
         """
         part = self.text
+        if part.judge is not None:
+            raise ModelLoadError(
+                f"{self.name} is an LLM judge: it has no differentiable toxicity head; use a "
+                "text classifier (e.g. the embedded model or s-nlp/roberta_toxicity_classifier)")
         if self._differentiable is None:
             # these import torch: only for users of the differentiable path
             from .backends.torch import TorchBackend
             from .differentiable import build
 
             backend = part.backend
-            if isinstance(backend, TorchBackend):
-                module = backend.module
+            if isinstance(backend, TorchBackend) and backend.precision == "float32":
+                module = backend.module  # (gradients in float16 would underflow)
             else:
                 if part.spec.path is None or not (part.spec.path / "config.json").is_file():
                     raise ModelLoadError(

@@ -34,6 +34,8 @@ def _model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", default="auto",
                         help="torch | torchscript | onnx | onnx-int8 | auto (default)")
     parser.add_argument("--device", default="auto", help="cpu | cuda | cuda:N | auto (default)")
+    parser.add_argument("--precision", default="float32",
+                        help="float32 (default) | float16 | bfloat16 (CUDA with torch only)")
     parser.add_argument("--threshold-policy", dest="policy", default=None,
                         help="path to a ThresholdPolicy JSON file (default: the model's own)")
     parser.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
@@ -41,7 +43,7 @@ def _model_args(parser: argparse.ArgumentParser) -> None:
 
 def _load(args: argparse.Namespace) -> Classifier:
     return Classifier.from_pretrained(args.model, backend=args.backend, device=args.device,
-                                      policy=args.policy)
+                                      policy=args.policy, precision=args.precision)
 
 
 def untrained_note(clf: Classifier) -> str | None:
@@ -119,7 +121,7 @@ def _run_batch(args: argparse.Namespace, files: list[str]) -> int:
     if args.vad:
         options["vad"] = True
     table = score_files(files, args.model, engine=args.engine or "local",
-                        backend=args.backend, device=args.device,
+                        backend=args.backend, device=args.device, precision=args.precision,
                         progress=_progress(len(files) > 1), **options)
     pq.write_table(table, args.out)
     rows = table.to_pylist()

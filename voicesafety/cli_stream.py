@@ -56,7 +56,7 @@ def add_stream(sub: Subparsers, model_args: object) -> None:
 def run_stream(args: argparse.Namespace, stdin: BinaryIO | None = None) -> int:
     """Read stdin to its end, printing events as JSON lines; 0 on success."""
     clf = Classifier.from_pretrained(args.model, backend=args.backend, device=args.device,
-                                     policy=args.policy)
+                                     policy=args.policy, precision=args.precision)
     vad = dict(threshold=args.threshold, min_speech=args.min_speech,
                min_silence=args.min_silence, speech_pad=args.speech_pad)
     dtype = FORMATS[args.format]

@@ -65,7 +65,7 @@ class ModelPart:
         """Which model this is, on which backend and device (as results report it)."""
         return ModelInfo(
             name=self.spec.name, backend=self.backend.name, device=self.backend.device,
-            trained=self.spec.trained,
+            trained=self.spec.trained, precision=self.backend.precision,
         )
 
     @property

@@ -32,6 +32,7 @@ class ModelInfo(BaseModel):
     backend: str
     device: str
     trained: bool = True
+    precision: str = "float32"
 
 
 class WindowScore(BaseModel):

@@ -16,13 +16,13 @@ from pathlib import Path
 
 from ..arrays import to_numpy
 from ..errors import BackendError
-from .base import TRUST_ENV, Backend, trusts_code
+from .base import PRECISIONS, TRUST_ENV, Backend, check_precision, trusts_code
 from .threads import resolve_threads
 
 BACKENDS = ("torch", "torchscript", "onnx", "onnx-int8")
 
-__all__ = ["BACKENDS", "TRUST_ENV", "Backend", "open_file", "resolve_device",
-           "resolve_threads", "to_numpy", "trusts_code"]
+__all__ = ["BACKENDS", "PRECISIONS", "TRUST_ENV", "Backend", "check_precision", "open_file",
+           "resolve_device", "resolve_threads", "to_numpy", "trusts_code"]
 
 
 def resolve_device(device: str | None) -> str:

@@ -16,9 +16,8 @@ import numpy as np
 import torch
 
 from ..arrays import ArrayOrTensor
-from .base import Backend
-from .threads import install_fork_guard, resolve_threads, torch_threads
-from .torch import to_tensor
+from .threads import torch_threads
+from .torch import TorchBackend, to_tensor
 
 
 def positions(mask: torch.Tensor) -> torch.Tensor:
@@ -26,23 +25,19 @@ def positions(mask: torch.Tensor) -> torch.Tensor:
     return (mask.long().cumsum(-1) - 1).clamp(min=0)
 
 
-class CausalLMBackend(Backend):
+class CausalLMBackend(TorchBackend):
     """Runs a Hugging Face causal LM (``AutoModelForCausalLM``) for a judge.
 
-    ``threads``: CPU threads for each forward pass (see :mod:`.threads`).
+    ``threads`` and ``precision`` as for :class:`~.torch.TorchBackend` (answer log-likelihoods
+    are computed in float64 whatever the precision).
     """
 
-    name = "torch"
-
     def __init__(self, module: torch.nn.Module, device: str, *,
-                 threads: int | None = None) -> None:
-        super().__init__(device)
-        self.module = module.to(device).eval()
-        self.threads = resolve_threads(threads)
+                 threads: int | None = None, precision: str = "float32") -> None:
+        super().__init__(module, device, threads=threads, precision=precision)
         # transformers 5 renamed the cache argument (past_key_values -> cache)
         params = inspect.signature(self.module.forward).parameters
         self._cache_arg = "cache" if "cache" in params else "past_key_values"
-        install_fork_guard()
 
     def run(self, inputs: Mapping[str, ArrayOrTensor]) -> torch.Tensor:
         """Next-token logits ``[batch, vocab]`` after each (left-padded) row, float32."""

@@ -74,4 +74,14 @@ class TorchScriptBackend(Backend):
             raise BackendError(f"TorchScript model needs inputs {missing}")
         tensors = [to_tensor(inputs[n], self.device) for n in self.input_names]
         with torch_threads(self.threads), torch.inference_mode():
-            return self.module(*tensors).float()
+            try:
+                return self.module(*tensors).float()
+            except RuntimeError as exc:
+                if "same device" not in str(exc):
+                    raise
+                raise BackendError(
+                    f"this TorchScript model was traced on another device than {self.device} "
+                    "(a trace keeps the device of tensors the model makes as it runs): load "
+                    "the original checkpoint with backend='torchscript' on this device "
+                    "(voicesafety traces it there), or use backend='torch' or 'onnx'"
+                ) from exc
