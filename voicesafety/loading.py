@@ -69,7 +69,7 @@ def backend_for(part: LoadedPart, backend: str, device: str, *, trust_code: bool
     if name == "torchscript" and device != "cpu":
         # A trace keeps the device of the tensors the model makes while it runs (a CPU trace
         # fails on CUDA), and a trace made on CUDA failed on WavLM at other clip lengths
-        # (a shape-bound view; benchmarks/results/gpu.md): so no conversion for CUDA.
+        # (a shape-bound view; docs/backends.md, "GPU"): so no conversion for CUDA.
         raise BackendError(
             "backend='torchscript' converts checkpoints for the CPU only: on CUDA use "
             "backend='torch' (or 'auto'), optionally with precision='float16'")
