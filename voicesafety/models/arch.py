@@ -412,7 +412,13 @@ class MiniAudioModel(nn.Module):
 
 
 class MiniTextModel(nn.Module):
-    """Tiny transformer text classifier with masked attention and masked mean/max pooling."""
+    """Tiny transformer text classifier with masked attention and masked mean/max pooling,
+    and optionally a bag-of-tokens branch (``bag=True``): a linear map of the mean token
+    embedding added to the logits, fastText-style. Why: on the real dev texts a linear model
+    on this tokenizer's unigrams ranked toxic rows far better than the transformer alone
+    (ConvAbuse AP 0.87 vs 0.71, Stormfront 0.38 vs 0.21; docs/models.md). The branch reads the
+    same embedding table, so the differentiable path (expected embeddings) covers it exactly.
+    """
 
     def __init__(
         self,
@@ -423,6 +429,7 @@ class MiniTextModel(nn.Module):
         heads: int = 4,
         max_length: int = 128,
         dropout: float = 0.1,
+        bag: bool = False,
     ) -> None:
         """Build the model.
 
@@ -434,6 +441,7 @@ class MiniTextModel(nn.Module):
             heads: attention heads.
             max_length: longest supported sequence (size of the position table).
             dropout: dropout rate (training only).
+            bag: add the bag-of-tokens branch (see the class docstring).
         """
         super().__init__()
         self.embed = nn.Embedding(vocab_size, dim)
@@ -444,6 +452,7 @@ class MiniTextModel(nn.Module):
         self.norm = nn.LayerNorm(dim)
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(2 * dim, num_labels)
+        self.bag = nn.Linear(dim, num_labels) if bag else None
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
         """Score a batch of token sequences.
@@ -456,8 +465,8 @@ class MiniTextModel(nn.Module):
             Logits ``[B, num_labels]``; padded positions do not affect them.
         """
         seq = input_ids.shape[1]
-        x = self.embed(input_ids) + self.pos.weight[:seq].unsqueeze(0)
-        x = self.dropout(x)
+        tokens = self.embed(input_ids)
+        x = self.dropout(tokens + self.pos.weight[:seq].unsqueeze(0))
         mask = attention_mask.to(x.dtype)  # [B, S]
         bias = ((1.0 - mask) * -1e4)[:, None, None, :]
         for layer in self.layers:
@@ -466,7 +475,11 @@ class MiniTextModel(nn.Module):
         m = mask.unsqueeze(-1)
         mean = torch.sum(x * m, dim=1) / torch.clamp(torch.sum(m, dim=1), min=1.0)
         peak = torch.amax(x + (1.0 - m) * -1e4, dim=1)
-        return self.classifier(self.dropout(torch.cat([mean, peak], dim=-1)))
+        logits = self.classifier(self.dropout(torch.cat([mean, peak], dim=-1)))
+        if self.bag is not None:
+            count = torch.clamp(torch.sum(m, dim=1), min=1.0)
+            logits = logits + self.bag(torch.sum(tokens * m, dim=1) / count)
+        return logits
 
 
 # --------------------------------------------------------------------------------------------
