@@ -7,10 +7,12 @@ items, same voices, augmentations, model and losses.
     python benchmarks/bench_train_mini.py text [--repeats 3]   # text training steps
 
 ``synth`` also caches its clips (``--cache``, default ``/tmp/bench_train_mini.pkl``) for
-``audio``, which trains one epoch over them (every length bucket once) ``--repeats`` times
-and reports the median seconds per step. ``text`` trains the text model for ``--steps``
-steps on the recipe's mix of rows (synthetic / real / benign-only sample) ``--repeats``
-times. Every line printed says the stage, the figure and the load average.
+``audio``, which trains one epoch over them (every length bucket once) and reports seconds
+per step. ``text`` trains the text model for one epoch on the recipe's mix of rows
+(synthetic / real / benign-only sample) at a fifth of its size and reports seconds. Both
+run each ``--variants`` (``base``: the code before the speed-ups, ``fast``: as committed)
+in turn for ``--repeats`` rounds in one process and report medians and ratios. Every line
+printed says the stage, the figure and the load average.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -44,6 +47,75 @@ def _machine() -> str:
 
 def _say(stage: str, msg: str) -> None:
     print(f"[{stage}] {msg} (load {os.getloadavg()[0]:.2f})", flush=True)
+
+
+def _numpy_dropout(self: Any, x: Any) -> Any:
+    """Experiment (not in the library): ``nn.Dropout.forward`` with the mask drawn by NumPy
+    (SFC64 bits, keep = u32 >= round(p 2**32): the same law), seeded from torch's global
+    generator. torch's CPU ``bernoulli_`` takes its MKL path on Intel CPUs only; on AMD it
+    draws one Mersenne-Twister number per element."""
+    import torch
+    import torch.nn.functional as F
+
+    if not self.training or self.p <= 0.0 or self.p >= 1.0:
+        return F.dropout(x, self.p, self.training, self.inplace)
+    n = x.numel()
+    seed = int(torch.randint(0, 2**62, (1,)))
+    bits = np.random.Generator(np.random.SFC64(seed)).bit_generator.random_raw((n + 1) // 2)
+    keep = bits.view(np.uint32)[:n] >= np.uint32(round(self.p * 2**32))
+    return x * (torch.from_numpy(keep).view(x.shape).to(x.dtype) * (1.0 / (1.0 - self.p)))
+
+
+def _variant(name: str) -> None:
+    """``base``: the code before the speed-ups (a tokenizer copy per text batch); ``fast``: as
+    committed; ``+npdrop``: :func:`_numpy_dropout` for every dropout (not committed: another
+    random stream); ``+ftz``: denormals flushed to zero; ``@N``: N torch threads."""
+    import torch
+    from torch import nn
+
+    from voicesafety.text import TextEncoder
+    from voicesafety.train import tokenizer
+
+    if not hasattr(_variant, "saved"):
+        _variant.saved = (nn.Dropout.forward, tokenizer._encoder)  # type: ignore[attr-defined]
+    fwd, enc = _variant.saved  # type: ignore[attr-defined]
+    name, _, threads = name.partition("@")
+    _THREADS[0] = int(threads) if threads else None
+    base, *extra = name.split("+")
+    torch.set_flush_denormal("ftz" in extra)
+    nn.Dropout.forward = _numpy_dropout if "npdrop" in extra else fwd  # type: ignore[method-assign]
+    tokenizer._encoder = TextEncoder if base == "base" else enc  # type: ignore[assignment]
+
+
+_THREADS: list[int | None] = [None]
+
+
+def _threads(s: object) -> object:
+    """``s`` with the thread count of the current variant (``@N`` suffix), if any."""
+    from dataclasses import replace
+
+    n = _THREADS[0]
+    return s if n is None else replace(s, threads=n)  # type: ignore[type-var]
+
+
+def _compare(stage: str, args: argparse.Namespace, run: object, unit: str) -> None:
+    """Run ``run()`` (returns the figure) for each variant in turn, ``--repeats`` rounds, the
+    order rotated each round, after one uncounted warm-up run."""
+    variants = args.variants.split(",")
+    times: dict[str, list[float]] = {v: [] for v in variants}
+    _variant(variants[0])
+    run()  # type: ignore[operator]  # warm-up, not counted
+    for r in range(args.repeats):
+        k = r % len(variants)  # rotate the order: no variant always runs first
+        for v in variants[k:] + variants[:k]:
+            _variant(v)
+            times[v].append(run())  # type: ignore[operator]
+            _say(stage, f"round {r + 1} {v}: {times[v][-1]:.3f} {unit}")
+    med = {v: statistics.median(t) for v, t in times.items()}
+    for v in variants:
+        _say(stage, f"MEDIAN {v}: {med[v]:.3f} {unit} over {args.repeats} rounds "
+             f"(min {min(times[v]):.3f}, max {max(times[v]):.3f}), "
+             f"{med[v] / med[variants[0]]:.2f}x of {variants[0]}")  # fmt: skip
 
 
 def synth(args: argparse.Namespace) -> None:
@@ -120,14 +192,15 @@ def audio(args: argparse.Namespace) -> None:
             TM.train_audio(s, feats, targets, [], np.zeros((0, len(LABELS))), arch, phone_ids,
                            sim)  # fmt: skip
         print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=30))
-    times = []
-    for r in range(args.repeats):
+
+    def run() -> float:
         t = time.perf_counter()
-        TM.train_audio(s, feats, targets, [], np.zeros((0, len(LABELS))), arch, phone_ids, sim)
-        times.append((time.perf_counter() - t) / steps)
-        _say("audio", f"run {r + 1}: {times[-1]:.3f} s/step ({steps} steps)")
-    _say("audio", f"MEDIAN {statistics.median(times):.3f} s/step over {args.repeats} runs of "
-         f"{steps} steps, batch {s.audio_batch}, {s.threads} threads")  # fmt: skip
+        TM.train_audio(_threads(s), feats, targets, [], np.zeros((0, len(LABELS))), arch,
+                       phone_ids, sim)  # type: ignore[arg-type]
+        return (time.perf_counter() - t) / steps
+
+    _say("audio", f"{steps} steps per run, batch {s.audio_batch}, {s.threads} threads")
+    _compare("audio", args, run, "s/step")
 
 
 def text(args: argparse.Namespace) -> None:
@@ -141,14 +214,13 @@ def text(args: argparse.Namespace) -> None:
     t = time.perf_counter()
     data = TM.make_text_data(s)
     _say("text", f"corpus: {time.perf_counter() - t:.1f} s ({len(data['train'])} train rows)")
-    times = []
-    for r in range(args.repeats):
+    def run() -> float:
         t = time.perf_counter()
-        TM.train_text(s, data)
-        times.append(time.perf_counter() - t)
-        _say("text", f"run {r + 1}: {times[-1]:.1f} s for one epoch (tokenizer, steps, "
-             "dev criterion, calibration)")  # fmt: skip
-    _say("text", f"MEDIAN {statistics.median(times):.1f} s over {args.repeats} runs")
+        TM.train_text(_threads(s), data)  # type: ignore[arg-type]
+        return time.perf_counter() - t
+
+    _say("text", "one epoch per run: tokenizer, steps, dev criterion, calibration")
+    _compare("text", args, run, "s")
 
 
 def main() -> None:
@@ -156,6 +228,7 @@ def main() -> None:
     ap.add_argument("stage", choices=["synth", "audio", "text"])
     ap.add_argument("--n", type=int, default=200, help="espeak-ng utterances (synth)")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--variants", default="base,fast", help="comma-separated: base, fast")
     ap.add_argument("--profile", action="store_true", help="torch.profiler table first")
     ap.add_argument("--cache", default="/tmp/bench_train_mini.pkl")
     args = ap.parse_args()

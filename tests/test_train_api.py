@@ -273,26 +273,3 @@ def test_distil_from_a_cascade_teacher(tmp_path: Path) -> None:
     assert "cascade(" in json.dumps(res.report)  # the teacher is named
     assert "spearman" in res.report["teacher_agreement"]
 
-
-def test_fast_dropout_keeps_torch_dropouts_law_and_is_repeatable() -> None:
-    """The models' Dropout (NumPy-drawn masks, a training speed-up) drops a share p, scales
-    the rest by 1 / (1 - p) in the forward and backward pass, repeats under
-    torch.manual_seed, and is the identity in evaluation, as torch.nn.Dropout."""
-    from voicesafety.models.arch import Dropout
-
-    drop = Dropout(0.1).train()
-    x = torch.ones(400, 501, requires_grad=True)  # odd element count
-    torch.manual_seed(0)
-    y = drop(x)
-    assert y.shape == x.shape
-    dropped = float((y == 0).float().mean())
-    assert abs(dropped - 0.1) < 0.003  # 200 000 draws: 0.0007 is one standard deviation
-    scale = torch.tensor(1 / 0.9, dtype=torch.float32)
-    assert torch.equal(y[y != 0], scale.expand(int((y != 0).sum())))
-    y.sum().backward()
-    assert torch.equal(x.grad, y.detach())  # d(x * mask / 0.9) / dx = mask / 0.9
-    torch.manual_seed(0)
-    assert torch.equal(drop(x), y)
-    torch.manual_seed(1)
-    assert not torch.equal(drop(x), y)
-    assert drop.eval()(x) is x

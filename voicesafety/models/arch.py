@@ -164,31 +164,6 @@ class LogMelFrontEnd(nn.Module):
 # --------------------------------------------------------------------------------------------
 
 
-class Dropout(nn.Dropout):
-    """:class:`torch.nn.Dropout` whose training mask NumPy draws (SFC64 bits).
-
-    Same keep probability (to 2**-32), scaling and identity in evaluation (so tracing and
-    export see no difference), but about twice as fast on CPUs where torch's ``bernoulli_``
-    draws one Mersenne-Twister number per element (its MKL path is taken on Intel CPUs only):
-    on a 2-core AMD EPYC, dropout was a fifth of a training step of both mini models
-    (benchmarks/bench_train_mini.py). Each mask's seed is drawn from torch's global
-    generator, so ``torch.manual_seed`` still makes a training run repeatable. Other devices
-    use :class:`torch.nn.Dropout` as it is.
-    """
-
-    def forward(self, x: Tensor) -> Tensor:
-        """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``."""
-        if (not self.training or self.p <= 0.0 or self.p >= 1.0 or x.device.type != "cpu"
-                or torch.jit.is_scripting() or torch.jit.is_tracing()):  # fmt: skip
-            return super().forward(x)
-        n = x.numel()
-        seed = int(torch.randint(0, 2**62, (1,)))
-        bits = np.random.Generator(np.random.SFC64(seed)).bit_generator.random_raw((n + 1) // 2)
-        keep = bits.view(np.uint32)[:n] >= np.uint32(round(self.p * 2**32))
-        scale = torch.from_numpy(keep).view(x.shape).to(x.dtype) * (1.0 / (1.0 - self.p))
-        return x * scale
-
-
 class SelfAttention(nn.Module):
     """Multi-head self-attention written with plain matmuls (export-friendly)."""
 
@@ -207,7 +182,7 @@ class SelfAttention(nn.Module):
         self.head_dim = dim // heads
         self.qkv = nn.Linear(dim, 3 * dim)
         self.out = nn.Linear(dim, dim)
-        self.dropout = Dropout(dropout)
+        self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: Tensor, bias: Tensor | None = None) -> Tensor:
         """Attend over the sequence.
@@ -250,10 +225,10 @@ class TransformerLayer(nn.Module):
         self.ff = nn.Sequential(
             nn.Linear(dim, ff_mult * dim),
             nn.GELU(),
-            Dropout(dropout),
+            nn.Dropout(dropout),
             nn.Linear(ff_mult * dim, dim),
         )
-        self.dropout = Dropout(dropout)
+        self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: Tensor, bias: Tensor | None = None) -> Tensor:
         """Apply attention and feed-forward sublayers with residuals (``x``: ``[B, S, D]``)."""
@@ -380,7 +355,7 @@ class MiniAudioModel(nn.Module):
             self.head_norm = nn.LayerNorm(head_channels)
             width = head_channels
         self.pool_score = nn.Linear(width, 1)
-        self.dropout = Dropout(dropout)
+        self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(2 * width, num_labels)
 
     def features(self, input_values: Tensor) -> Tensor:
@@ -467,7 +442,7 @@ class MiniTextModel(nn.Module):
             TransformerLayer(dim, heads, dropout=dropout) for _ in range(layers)
         )
         self.norm = nn.LayerNorm(dim)
-        self.dropout = Dropout(dropout)
+        self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(2 * dim, num_labels)
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
