@@ -272,3 +272,24 @@ def test_distil_from_a_cascade_teacher(tmp_path: Path) -> None:
     assert 0.0 < res.report["policy"]["toxic"] <= 1.0
     assert "cascade(" in json.dumps(res.report)  # the teacher is named
     assert "spearman" in res.report["teacher_agreement"]
+
+
+def test_encode_keeps_one_encoder_per_tokenizer_and_length_and_matches_a_fresh_one() -> None:
+    """The trainers' ``encode`` reuses its TextEncoder (building one copies the tokenizer)
+    and gives exactly what a fresh encoder gives, per tokenizer and max_length."""
+    from training.corpus import generate
+    from voicesafety.text import TextEncoder, pad_batch
+    from voicesafety.train.tokenizer import _encoder, encode, train_tokenizer
+
+    texts = [e.text for e in generate(300, seed=3, heldout=False)]
+    a = train_tokenizer(texts, vocab_size=500)
+    b = train_tokenizer(texts[:150], vocab_size=400)
+    assert _encoder(a, 16) is _encoder(a, 16)
+    assert _encoder(a, 16) is not _encoder(a, 32) and _encoder(a, 16) is not _encoder(b, 16)
+    for tok in (a, b):
+        for max_length in (16, 64):
+            fresh = TextEncoder(tok, max_length)
+            ids, mask = pad_batch(fresh.encode(texts), fresh.pad_id)
+            assert encode(tok, texts, max_length) == (ids.tolist(), mask.tolist())
+    assert max(len(row) for row in encode(a, texts, 16)[0]) == 16  # truncated
+    assert encode(a, texts, 64) != encode(b, texts, 64)

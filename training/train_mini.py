@@ -1,6 +1,7 @@
 """Regenerate data and weights of the built-in "voicesafety/mini" models from fixed seeds.
 
-Run: ``python -m training.train_mini`` (about 47 min on a 2-core CPU). Steps:
+Run: ``python -m training.train_mini`` (47 min on a 2-core AVX-512 CPU; about 1.5-2 h on a
+2-core AVX2 one, see docs/models.md). Steps:
 
 1. generate the synthetic text corpus (train / validation from the training templates of both
    template sets, test from the held-out templates; ``--text-dev`` holds out the dev templates
