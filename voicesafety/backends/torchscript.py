@@ -81,7 +81,7 @@ class TorchScriptBackend(Backend):
                     raise
                 raise BackendError(
                     f"this TorchScript model was traced on another device than {self.device} "
-                    "(a trace keeps the device of tensors the model makes as it runs): load "
-                    "the original checkpoint with backend='torchscript' on this device "
-                    "(voicesafety traces it there), or use backend='torch' or 'onnx'"
+                    "(a trace keeps the device of tensors the model makes as it runs, so it "
+                    "runs only where it was traced): on this device load the original "
+                    "checkpoint with backend='torch' or 'onnx'"
                 ) from exc
