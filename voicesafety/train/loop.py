@@ -103,7 +103,6 @@ class Ema:
             be.copy_(b)
 
 
-
 class BestEpoch:
     """Early stopping on a held-out criterion (lower is better), shared by the text and audio
     trainers: keeps a copy of the best epoch's weights and says when ``patience`` epochs have
@@ -133,6 +132,7 @@ class BestEpoch:
         """Load the best epoch's weights into ``model`` (if any epoch was checked)."""
         if self.state is not None:
             model.load_state_dict(self.state)
+
 
 def cosine(step: int, total: int, warmup: int) -> float:
     """Learning-rate factor: linear warm-up over ``warmup`` steps, then a cosine to 0."""
