@@ -132,12 +132,11 @@ def text_speed(clf: Classifier | TextScorer, texts: Sequence[str]) -> float:
                         len(batch))  # fmt: skip
 
 
-def verdict_thresholds(teacher: TextScorer, texts: Sequence[str], y: np.ndarray) -> np.ndarray:
-    """Per label, the threshold at which the teacher's own scores best reproduce its own
-    flags (for a teacher without one policy, such as a cascade whose verdict comes from the
-    fast model or the judge, each under its own thresholds)."""
-    results = list(teacher.score_text(list(texts), progress=None))
-    labels = list(getattr(teacher, "toxic_labels", ["toxic"]))
+def verdict_thresholds(results: Sequence[Any], labels: Sequence[str],
+                       y: np.ndarray) -> np.ndarray:
+    """Per label, the threshold at which a teacher's own scores ``y`` best reproduce its own
+    flags in ``results`` (for a teacher without one policy, such as a cascade whose verdict
+    comes from the fast model or the judge, each under its own thresholds)."""
     out = []
     for j, lab in enumerate(labels):
         flagged = np.array([lab in r.flags for r in results])
@@ -296,16 +295,20 @@ def train_text(
     return result
 
 
+def scorer_scores(teacher: TextScorer, results: Sequence[Any]) -> tuple[list[str], np.ndarray]:
+    """``(toxic labels, scores [N, L])`` from a text scorer's ``score_text`` results."""
+    labels = list(getattr(teacher, "toxic_labels", ["toxic"]))
+    return labels, np.array([[r.scores[lab] for lab in labels] for r in results],
+                            dtype=np.float32)
+
+
 def teacher_scores(teacher: Classifier | TextScorer,
                    texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
     """``(toxic labels, scores [N, L])`` of a teacher's text model (negative labels such as
     ``neutral`` left out). A teacher that is not a Classifier (a :class:`~voicesafety.Cascade`)
     is scored through its ``score_text`` results."""
     if not isinstance(teacher, Classifier):
-        results = list(teacher.score_text(list(texts), progress=None))
-        toxic_labels = list(getattr(teacher, "toxic_labels", ["toxic"]))
-        return toxic_labels, np.array([[r.scores[lab] for lab in toxic_labels]
-                                       for r in results], dtype=np.float32)
+        return scorer_scores(teacher, list(teacher.score_text(list(texts), progress=None)))
     part = teacher.text
     labels = list(part.spec.labels)
     toxic = list(part.spec.toxic_labels)
@@ -360,11 +363,15 @@ def distil_text(
     if dry_run:
         items = items[:DRY_RUN_ROWS]
     t0 = time.perf_counter()
-    labels, y = teacher_scores(clf, items)
-    label_s = time.perf_counter() - t0
     part = clf.text if isinstance(clf, Classifier) else None
-    t_thr = (np.array([part.spec.policy.threshold(lab) for lab in labels]) if part is not None
-             else verdict_thresholds(clf, items, y))
+    if part is not None:
+        labels, y = teacher_scores(clf, items)
+        t_thr = np.array([part.spec.policy.threshold(lab) for lab in labels])
+    else:  # a scorer (a cascade): scored once, scores and flags from the same results
+        results = list(clf.score_text(items, progress=None))
+        labels, y = scorer_scores(clf, results)
+        t_thr = verdict_thresholds(results, labels, y)
+    label_s = time.perf_counter() - t0
     s = _text_settings(settings, dry_run, seed)
     result, arr, student = _fit_text_student(
         items, y, labels, Path(out), s, heldout, "distil text",
