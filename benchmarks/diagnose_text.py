@@ -12,7 +12,8 @@ limit, on the real **train** split only (fit) and the real **dev** split only (m
   (unigrams), i.e. what a linear bag-of-tokens head on this vocabulary can reach;
 * ``--neural``: also :func:`voicesafety.train.train_text` (the embedded model's trainer and
   architecture) on a real-only subset (all toxic rows, the benign rows of the mixed sources,
-  9 000 benign chat rows), with and without ``bag=True`` (slow: ~10 min each on 2 cores).
+  9 000 benign chat rows), without and with the lexicon (``lexicon=True``, fitted first; slow:
+  ~10 min each on 2 cores).
 
     python benchmarks/diagnose_text.py [--neural]
 
@@ -57,7 +58,7 @@ def linear(train_docs: list[str], y: list[int], dev_docs: list[str], **tfidf: ob
     return model.predict_proba(vec.transform(dev_docs))[:, 1]
 
 
-def neural(train: list, dev: list, bag: bool, work: Path) -> np.ndarray:
+def neural(train: list, dev: list, lexicon: bool, work: Path) -> np.ndarray:
     import voicesafety as vs
     from voicesafety.train import train_text
     from voicesafety.train.loop import TextSettings
@@ -72,8 +73,9 @@ def neural(train: list, dev: list, bag: bool, work: Path) -> np.ndarray:
         out = csv.writer(f)
         out.writerow(["text", "toxic"])
         out.writerows([r.text, r.toxic] for r in rows)
-    arch = {"dim": 128, "layers": 2, "heads": 4, "max_length": 128, "bag": bag}
-    res = train_text(data, work / f"model-{bag}", settings=TextSettings(arch=arch), heldout=0.06)
+    arch = {"dim": 128, "layers": 2, "heads": 4, "max_length": 128, "lexicon": lexicon}
+    res = train_text(data, work / f"model-{lexicon}", settings=TextSettings(arch=arch),
+                     heldout=0.06)  # fmt: skip
     clf = vs.Classifier.from_pretrained(res.folder, backend="torch", device="cpu")
     return np.array([r.toxicity for r in clf.score_text([r.text for r in dev], progress=False)])
 
@@ -113,9 +115,9 @@ def main() -> None:
     results["mini tokens (unigrams) LR"] = dev_ap(dev, toks)
     if args.neural:
         with tempfile.TemporaryDirectory() as tmp:
-            for bag in (False, True):
-                name = f"mini trainer, real-only{', bag=True' if bag else ''}"
-                results[name] = dev_ap(dev, neural(train, dev, bag, Path(tmp)))
+            for lexicon in (False, True):
+                name = f"mini trainer, real-only{', lexicon' if lexicon else ''}"
+                results[name] = dev_ap(dev, neural(train, dev, lexicon, Path(tmp)))
     lines = ["# Text diagnosis: linear baselines vs the embedded model on the real dev split", "",
              f"Date {datetime.date.today()}, `python benchmarks/diagnose_text.py"
              f"{' --neural' if args.neural else ''}`, {os.cpu_count()} cores, "

@@ -29,8 +29,10 @@ def mini():
     return vs.Classifier.from_pretrained(backend="torch", device="cpu")
 
 
-def build_bag_model(folder):
-    """The embedded text model with a bag-of-tokens branch (random, scaled to matter)."""
+@pytest.fixture(scope="module")
+def mini_plain(tmp_path_factory):
+    """The embedded text model without its lexicon (the transformer alone): the path a
+    MiniTextModel without one takes, ``inputs_embeds`` included."""
     import json
 
     from voicesafety.formats.hub import embedded_path
@@ -38,39 +40,24 @@ def build_bag_model(folder):
 
     src = embedded_path() / "text"
     base, config = load_mini(src)
-    config = {**config, "arch": {**config["arch"], "bag": True}}
+    assert config["arch"]["lexicon"] is True  # the shipped model has one
+    config = {**config, "arch": {**config["arch"], "lexicon": False}}
     model = build_mini(config)
-    missing, unexpected = model.load_state_dict(base.state_dict(), strict=False)
-    assert sorted(missing) == ["bag.bias", "bag.weight"] and not unexpected
-    with torch.no_grad():
-        model.bag.weight.mul_(20.0)
+    state = {k: v for k, v in base.state_dict().items() if not k.startswith("lexicon.")}
+    model.load_state_dict(state, strict=True)
+    folder = tmp_path_factory.mktemp("plain") / "text"
     policy = json.loads((src / "policy.json").read_text())
     save_mini(model, config, folder, policy=policy, tokenizer=src / "tokenizer.json")
-    return folder
-
-
-@pytest.fixture(scope="module")
-def mini_bag(tmp_path_factory):
-    folder = build_bag_model(tmp_path_factory.mktemp("bag") / "text")
     return vs.Classifier.from_pretrained(folder, backend="torch", device="cpu")
 
 
-def test_the_bag_branch_changes_the_scores(mini, mini_bag):
+def test_the_lexicon_changes_the_scores(mini, mini_plain):
     a = mini.score_text(TEXTS, as_tensor=True)
-    b = mini_bag.score_text(TEXTS, as_tensor=True)
+    b = mini_plain.score_text(TEXTS, as_tensor=True)
     assert (a - b).abs().max() > 0.01
 
 
-@pytest.mark.parametrize("backend", ["torchscript", "onnx", "onnx-int8"])
-def test_the_bag_model_exports_within_the_parity_bounds(tmp_path, backend):
-    from voicesafety import export as ex
-
-    folder = build_bag_model(tmp_path / "text")
-    (report,) = ex.export(folder, backend, tmp_path / backend, log=None)  # raises if outside
-    assert report.passed
-
-
-@pytest.mark.parametrize("name", ["roberta", "bert", "mini", "mini_bag"])
+@pytest.mark.parametrize("name", ["roberta", "bert", "mini", "mini_plain"])
 def test_one_hot_matches_score_text(request, name):
     clf = request.getfixturevalue(name)
     module = clf.text_module()
@@ -90,17 +77,21 @@ def test_one_hot_matches_score_text(request, name):
     torch.testing.assert_close(same, tox, atol=1e-6, rtol=0)
 
 
-@pytest.mark.parametrize("name", ["roberta", "bert", "mini", "mini_bag"])
+@pytest.mark.parametrize("name", ["roberta", "bert", "mini", "mini_plain"])
 def test_inputs_embeds_path(request, name):
     module = request.getfixturevalue(name).text_module()
     probs, mask = module.one_hot(TEXTS)
+    if name == "mini":  # its lexicon reads tokens: embeddings alone cannot drive it
+        with pytest.raises(InvalidInputError, match="pass token_probs"):
+            module(inputs_embeds=module.embed(probs), attention_mask=mask)
+        return
     with torch.no_grad():
         a = module(probs, mask)
         b = module(inputs_embeds=module.embed(probs), attention_mask=mask)
     torch.testing.assert_close(a, b, atol=1e-6, rtol=0)
 
 
-@pytest.mark.parametrize("name", ["roberta", "bert", "mini", "mini_bag"])
+@pytest.mark.parametrize("name", ["roberta", "bert", "mini", "mini_plain"])
 def test_gradients_reach_the_generator(request, name):
     module = request.getfixturevalue(name).text_module()
     _, mask = module.one_hot(TEXTS)
@@ -113,7 +104,7 @@ def test_gradients_reach_the_generator(request, name):
     assert all(p.grad is None and not p.requires_grad for p in module.parameters())
 
 
-@pytest.mark.parametrize("name", ["roberta", "bert", "mini", "mini_bag"])
+@pytest.mark.parametrize("name", ["roberta", "bert", "mini", "mini_plain"])
 def test_gradients_match_finite_differences(request, name):
     module = copy.deepcopy(request.getfixturevalue(name).text_module()).double()
     _, mask = module.one_hot(TEXTS[:2])

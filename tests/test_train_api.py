@@ -108,6 +108,45 @@ def test_text_student_gives_gradients_as_a_loss(trained) -> None:
     assert probs.grad is not None and probs.grad.abs().sum() > 0
 
 
+def test_lexicon_is_fitted_first_then_kept_fixed_and_ranks_on_its_own(
+    tmp_path: Path, real_set: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``arch["lexicon"]``: the lexicon stage learns the lexical signal alone (its logits by
+    themselves separate the held-out classes), the transformer then trains with it frozen,
+    and the folder exports within the parity bounds."""
+    from sklearn.metrics import average_precision_score
+    from tokenizers import Tokenizer
+
+    from voicesafety.export import export
+    from voicesafety.models.arch import load_mini
+    from voicesafety.train import loop
+
+    after_stage: list[torch.Tensor] = []
+    fit_lexicon = loop.fit_lexicon
+
+    def spy(model, *args, **kwargs):  # the real stage; only its result is copied
+        fit_lexicon(model, *args, **kwargs)
+        after_stage.append(model.lexicon.weight.detach().clone())
+
+    monkeypatch.setattr(loop, "fit_lexicon", spy)
+    arch = {**SMALL["arch"], "lexicon": True}
+    res = train_text(real_set, tmp_path / "lex",
+                     settings=TextSettings(**{**SMALL, "arch": arch}, epochs=2, lexicon_epochs=4))
+    assert len(after_stage) == 1 and after_stage[0].abs().max() > 0.1
+    model, config = load_mini(res.folder)
+    torch.testing.assert_close(model.lexicon.weight, after_stage[0])  # frozen afterwards
+    with real_set.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))[-400:]
+    tok = Tokenizer.from_file(str(res.folder / "tokenizer.json"))
+    ids, mask = loop.text_tensors(tok, [r["text"] for r in rows], int(config["max_length"]))
+    with torch.no_grad():
+        lexical = model.lexical_logits(ids, mask).amax(dim=1).numpy()
+    assert average_precision_score([int(r["toxic"]) for r in rows], lexical) >= 0.8
+    assert res.report["heldout"]["binarized_ap"] >= 0.8, res.report["heldout"]
+    (report,) = export(res.folder, "onnx", tmp_path / "onnx", log=None)  # raises if outside
+    assert report.passed
+
+
 def test_distilled_student_ranks_texts_like_a_teacher_built_here(
     tmp_path: Path, real_set: Path
 ) -> None:

@@ -26,7 +26,7 @@ def _settings(tmp_path: Path):
         n_text_val=24,
         n_text_test=24,
         vocab_size=300,
-        text_arch={"dim": 16, "layers": 1, "heads": 2, "max_length": 32},
+        text_arch={"dim": 16, "layers": 1, "heads": 2, "max_length": 32, "lexicon": True},
         text_epochs=1,
         text_batch=16,
         n_audio_train=6,

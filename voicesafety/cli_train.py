@@ -39,7 +39,8 @@ def _text_knobs(p: argparse.ArgumentParser) -> None:
     p.add_argument("--text-column", default="text", help="column of texts (default: text)")
     p.add_argument("--size", choices=("small", "base"), default="small",
                    help="student size: small (dim 64, 1 layer, ~0.3M parameters; default) or "
-                   "base (the embedded model's: dim 128, 2 layers)")  # fmt: skip
+                   "base (the embedded model's: dim 128, 2 layers); both with a lexicon "
+                   "(per-token scores, fitted first)")  # fmt: skip
 
 
 def _text_settings(args: argparse.Namespace) -> object:
@@ -47,8 +48,8 @@ def _text_settings(args: argparse.Namespace) -> object:
 
     s = TextSettings(seed=args.seed)
     if args.size == "small":
-        s = replace(s, arch={"dim": 64, "layers": 1, "heads": 2, "max_length": 128},
-                    vocab_size=4000, lr=2e-3, epochs=8)  # fmt: skip
+        s = replace(s, arch={"dim": 64, "layers": 1, "heads": 2, "max_length": 128,
+                             "lexicon": True}, vocab_size=4000, lr=2e-3, epochs=8)  # fmt: skip
     if args.epochs:
         s = replace(s, epochs=args.epochs)
     return s

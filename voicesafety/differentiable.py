@@ -9,7 +9,9 @@ tokens, same model).
 
 Supported text models: Hugging Face sequence classifiers that accept ``inputs_embeds``
 (BERT, RoBERTa, DistilBERT, DeBERTa, XLM-R, ELECTRA... — anything exposing
-``get_input_embeddings()``) and voicesafety's embedded ``MiniTextModel``.
+``get_input_embeddings()``) and voicesafety's embedded ``MiniTextModel`` (its lexicon, a
+per-token score table, reads the same distributions: ``token_probs @ lexicon``, so a model with
+one takes ``token_probs`` only, not ``inputs_embeds``).
 
     clf = vs.Classifier.from_pretrained("s-nlp/roberta_toxicity_classifier")
     tox = clf.text_module()                      # a frozen torch.nn.Module on clf's device
@@ -162,13 +164,23 @@ class DifferentiableToxicity(nn.Module):
             return inner(inputs_embeds=embeds, attention_mask=attention_mask).logits
         if self._mode == "hf-direct":
             return self.model(inputs_embeds=embeds, attention_mask=attention_mask).logits
-        # MiniTextModel: swap the embedding lookup's output for ours.
-        handle = self.embedding.register_forward_hook(lambda _m, _i, _o: embeds)
+        # MiniTextModel: swap the embedding lookup's output (and its lexicon's) for ours.
+        handles = [self.embedding.register_forward_hook(lambda _m, _i, _o: embeds)]
+        lexicon = getattr(self.model, "lexicon", None)
+        if isinstance(lexicon, nn.Embedding):
+            if token_probs is None:
+                raise InvalidInputError(
+                    "this model also scores tokens with a lexicon, which reads tokens rather "
+                    "than embeddings: pass token_probs (one_hot() shows the layout)"
+                )
+            expected = torch.matmul(token_probs.to(lexicon.weight.dtype), lexicon.weight)
+            handles.append(lexicon.register_forward_hook(lambda _m, _i, _o: expected))
         try:
             dummy = torch.zeros(batch, seq, dtype=torch.long, device=embeds.device)
             return self.model(dummy, attention_mask)
         finally:
-            handle.remove()
+            for handle in handles:
+                handle.remove()
 
     def probabilities(
         self,

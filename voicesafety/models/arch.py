@@ -413,11 +413,16 @@ class MiniAudioModel(nn.Module):
 
 class MiniTextModel(nn.Module):
     """Tiny transformer text classifier with masked attention and masked mean/max pooling,
-    and optionally a bag-of-tokens branch (``bag=True``): a linear map of the mean token
-    embedding added to the logits, fastText-style. Why: on the real dev texts a linear model
-    on this tokenizer's unigrams ranked toxic rows far better than the transformer alone
-    (ConvAbuse AP 0.87 vs 0.71, Stormfront 0.38 vs 0.21; docs/models.md). The branch reads the
-    same embedding table, so the differentiable path (expected embeddings) covers it exactly.
+    and optionally a lexicon (``lexicon=True``): a per-token, per-label score table whose
+    scores are pooled over the text (sum / sqrt(length) plus max) and added to the logits.
+
+    Why the lexicon: on the real dev texts a linear model on this tokenizer's unigrams ranked
+    toxic rows far better than the transformer alone (ConvAbuse AP 0.87 vs 0.71, Stormfront
+    0.38 vs 0.21; ``benchmarks/results/text_diagnosis.md``), and a mean-pooled branch on the
+    shared embeddings did not close the gap; a table of its own, pooled so that one abusive
+    word in a long comment still counts, did (dev AP 0.94 / 0.82 / 0.37 on its own). The
+    trainer fits it first and trains the transformer on what it leaves
+    (:class:`voicesafety.train.TextSettings`, ``lexicon_epochs``).
     """
 
     def __init__(
@@ -429,7 +434,7 @@ class MiniTextModel(nn.Module):
         heads: int = 4,
         max_length: int = 128,
         dropout: float = 0.1,
-        bag: bool = False,
+        lexicon: bool = False,
     ) -> None:
         """Build the model.
 
@@ -441,7 +446,7 @@ class MiniTextModel(nn.Module):
             heads: attention heads.
             max_length: longest supported sequence (size of the position table).
             dropout: dropout rate (training only).
-            bag: add the bag-of-tokens branch (see the class docstring).
+            lexicon: add the lexicon (see the class docstring; zero-initialised).
         """
         super().__init__()
         self.embed = nn.Embedding(vocab_size, dim)
@@ -452,7 +457,9 @@ class MiniTextModel(nn.Module):
         self.norm = nn.LayerNorm(dim)
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(2 * dim, num_labels)
-        self.bag = nn.Linear(dim, num_labels) if bag else None
+        self.lexicon = nn.Embedding(vocab_size, num_labels) if lexicon else None
+        if self.lexicon is not None:
+            nn.init.zeros_(self.lexicon.weight)
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
         """Score a batch of token sequences.
@@ -476,10 +483,21 @@ class MiniTextModel(nn.Module):
         mean = torch.sum(x * m, dim=1) / torch.clamp(torch.sum(m, dim=1), min=1.0)
         peak = torch.amax(x + (1.0 - m) * -1e4, dim=1)
         logits = self.classifier(self.dropout(torch.cat([mean, peak], dim=-1)))
-        if self.bag is not None:
-            count = torch.clamp(torch.sum(m, dim=1), min=1.0)
-            logits = logits + self.bag(torch.sum(tokens * m, dim=1) / count)
+        if self.lexicon is not None:
+            logits = logits + self.lexical_logits(input_ids, attention_mask)
         return logits
+
+    def lexical_logits(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
+        """The lexicon's part of the logits ``[B, num_labels]``: per-token scores summed and
+        divided by sqrt(length), plus their max (padding excluded). Requires ``lexicon=True``.
+        """
+        if self.lexicon is None:
+            raise ValueError("this model has no lexicon (build it with lexicon=True)")
+        scores = self.lexicon(input_ids)
+        m = attention_mask.to(scores.dtype).unsqueeze(-1)
+        count = torch.clamp(torch.sum(m, dim=1), min=1.0)
+        total = torch.sum(scores * m, dim=1) / torch.sqrt(count)
+        return total + torch.amax(scores + (1.0 - m) * -1e4, dim=1)
 
 
 # --------------------------------------------------------------------------------------------

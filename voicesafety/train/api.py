@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 DRY_RUN_ROWS = 256
 """``dry_run``: at most this many rows, one epoch, a tiny model (checks data and pipeline)."""
-TINY_TEXT = {"dim": 32, "layers": 1, "heads": 2, "max_length": 64}
+TINY_TEXT = {"dim": 32, "layers": 1, "heads": 2, "max_length": 64, "lexicon": True}
 TINY_AUDIO = {"n_mels": 32, "channels": 32, "attn_layers": 1, "heads": 2}
 REPORT_FILES = ("report.json", "report.md")
 
