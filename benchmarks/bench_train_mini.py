@@ -74,17 +74,22 @@ def _variant(name: str) -> None:
     from torch import nn
 
     from voicesafety.text import TextEncoder
-    from voicesafety.train import tokenizer
+    from voicesafety.train import loop
 
     if not hasattr(_variant, "saved"):
-        _variant.saved = (nn.Dropout.forward, tokenizer._encoder)  # type: ignore[attr-defined]
-    fwd, enc = _variant.saved  # type: ignore[attr-defined]
+        _variant.saved = (nn.Dropout.forward, loop.text_tensors)  # type: ignore[attr-defined]
+    fwd, tensors = _variant.saved  # type: ignore[attr-defined]
+
+    def per_batch(encoder: TextEncoder, texts: list[str]) -> object:
+        """The code before: a new encoder (a copy of the tokenizer) for every batch."""
+        return tensors(TextEncoder(encoder.tokenizer, encoder.max_length), texts)
+
     name, _, threads = name.partition("@")
     _THREADS[0] = int(threads) if threads else None
     base, *extra = name.split("+")
     torch.set_flush_denormal("ftz" in extra)
     nn.Dropout.forward = _numpy_dropout if "npdrop" in extra else fwd  # type: ignore[method-assign]
-    tokenizer._encoder = TextEncoder if base == "base" else enc  # type: ignore[assignment]
+    loop.text_tensors = per_batch if base == "base" else tensors  # type: ignore[assignment]
 
 
 _THREADS: list[int | None] = [None]

@@ -264,10 +264,11 @@ def test_invisible_only_text_is_blank(mini):
 
 
 def test_training_encodes_through_the_same_normalisation(mini):
+    from voicesafety.text import TextEncoder
     from voicesafety.train.tokenizer import encode
 
     tok = mini.text.tokenizer
-    ids, _ = encode(tok, ["you are trash", EVASIONS["Cyrillic look-alikes"]], max_length=32)
+    ids, _ = encode(TextEncoder(tok, 32), ["you are trash", EVASIONS["Cyrillic look-alikes"]])
     assert ids[0] == ids[1]
 
 

@@ -119,6 +119,7 @@ def test_lexicon_is_fitted_first_then_kept_fixed_and_ranks_on_its_own(
 
     from voicesafety.export import export
     from voicesafety.models.arch import load_mini
+    from voicesafety.text import TextEncoder
     from voicesafety.train import loop
 
     after_stage: list[torch.Tensor] = []
@@ -138,7 +139,8 @@ def test_lexicon_is_fitted_first_then_kept_fixed_and_ranks_on_its_own(
     with real_set.open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))[-400:]
     tok = Tokenizer.from_file(str(res.folder / "tokenizer.json"))
-    ids, mask = loop.text_tensors(tok, [r["text"] for r in rows], int(config["max_length"]))
+    encoder = TextEncoder(tok, int(config["max_length"]))
+    ids, mask = loop.text_tensors(encoder, [r["text"] for r in rows])
     with torch.no_grad():
         lexical = model.lexical_logits(ids, mask).amax(dim=1).numpy()
     assert average_precision_score([int(r["toxic"]) for r in rows], lexical) >= 0.8
@@ -313,22 +315,34 @@ def test_distil_from_a_cascade_teacher(tmp_path: Path) -> None:
     assert "spearman" in res.report["teacher_agreement"]
 
 
-def test_encode_keeps_one_encoder_per_tokenizer_and_length_and_matches_a_fresh_one() -> None:
-    """The trainers' ``encode`` reuses its TextEncoder (building one copies the tokenizer)
-    and gives exactly what a fresh encoder gives, per tokenizer and max_length."""
+def test_trainer_encoding_is_the_library_encoding_and_one_encoder_serves_a_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The trainers encode exactly as inference does (same ids, truncation, padding), and a
+    training run builds its TextEncoder once (building one copies the tokenizer), not per
+    batch."""
     from training.corpus import generate
     from voicesafety.text import TextEncoder, pad_batch
-    from voicesafety.train.tokenizer import _encoder, encode, train_tokenizer
+    from voicesafety.train import loop
+    from voicesafety.train.tokenizer import encode, train_tokenizer
 
     texts = [e.text for e in generate(300, seed=3, heldout=False)]
-    a = train_tokenizer(texts, vocab_size=500)
-    b = train_tokenizer(texts[:150], vocab_size=400)
-    assert _encoder(a, 16) is _encoder(a, 16)
-    assert _encoder(a, 16) is not _encoder(a, 32) and _encoder(a, 16) is not _encoder(b, 16)
-    for tok in (a, b):
-        for max_length in (16, 64):
-            fresh = TextEncoder(tok, max_length)
-            ids, mask = pad_batch(fresh.encode(texts), fresh.pad_id)
-            assert encode(tok, texts, max_length) == (ids.tolist(), mask.tolist())
-    assert max(len(row) for row in encode(a, texts, 16)[0]) == 16  # truncated
-    assert encode(a, texts, 64) != encode(b, texts, 64)
+    tok = train_tokenizer(texts, vocab_size=500)
+    for max_length in (16, 64):
+        fresh = TextEncoder(tok, max_length)
+        ids, mask = pad_batch(fresh.encode(texts), fresh.pad_id)
+        assert encode(TextEncoder(tok, max_length), texts) == (ids.tolist(), mask.tolist())
+    assert max(len(row) for row in encode(TextEncoder(tok, 16), texts)[0]) == 16  # truncated
+    built: list[int] = []
+
+    class Counting(TextEncoder):
+        def __init__(self, *args, **kwargs) -> None:
+            built.append(1)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "TextEncoder", Counting)
+    y = np.array([[float("toxic" in t)] for t in texts], np.float32)
+    settings = TextSettings(**{**SMALL, "arch": {**SMALL["arch"], "lexicon": True}}, epochs=2,
+                            lexicon_epochs=1)  # fmt: skip
+    loop.fit_text(texts, y, y[:, 0], settings, tokenizer=tok)
+    assert len(built) == 1, f"{len(built)} encoders for one run of {len(texts) // 32 * 2} batches"

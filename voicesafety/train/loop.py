@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from ..backends.threads import resolve_threads, torch_threads
 from ..models.arch import MiniTextModel
+from ..text import TextEncoder
 from .tokenizer import UNK_ID, encode, train_tokenizer
 
 if TYPE_CHECKING:
@@ -177,11 +178,9 @@ def partial_label_loss(
     return loss
 
 
-def text_tensors(
-    tok: Tokenizer, texts: list[str], max_length: int
-) -> tuple[torch.Tensor, torch.Tensor]:
+def text_tensors(encoder: TextEncoder, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
     """``(input_ids, attention_mask)`` tensors, encoded as the library does at inference."""
-    ids, mask = encode(tok, texts, max_length)
+    ids, mask = encode(encoder, texts)
     return torch.tensor(ids, dtype=torch.long), torch.tensor(mask, dtype=torch.long)
 
 
@@ -192,11 +191,12 @@ def text_logits(
     """Logits ``[N, L]`` (batched by length; blank texts get a large negative logit, as the
     library gives them toxicity 0 without running the model)."""
     model.eval()
+    encoder = TextEncoder(tok, max_length)
     res = np.full((len(texts), model.classifier.out_features), -30.0, np.float32)
     order = sorted((i for i in range(len(texts)) if texts[i].strip()), key=lambda i: len(texts[i]))
     for i in range(0, len(order), 256):
         idx = order[i : i + 256]
-        ids, mask = text_tensors(tok, [texts[j] for j in idx], max_length)
+        ids, mask = text_tensors(encoder, [texts[j] for j in idx])
         res[idx] = model(ids, mask).numpy()
     return res
 
@@ -236,7 +236,7 @@ class TextFit:
 
 def fit_lexicon(
     model: MiniTextModel,
-    tok: Tokenizer,
+    encoder: TextEncoder,
     texts: Sequence[str],
     y: torch.Tensor,
     toxic: torch.Tensor,
@@ -255,9 +255,7 @@ def fit_lexicon(
 
     assert model.lexicon is not None
     s = settings
-    max_len = int(s.arch["max_length"])
-    encoded = [text_tensors(tok, list(texts[i : i + 4096]), max_len)
-               for i in range(0, len(texts), 4096)]  # fmt: skip
+    encoded = [text_tensors(encoder, list(texts[i : i + 4096])) for i in range(0, len(texts), 4096)]
     width = max(ids.shape[1] for ids, _ in encoded)
     ids_all = torch.cat([F.pad(ids, (0, width - ids.shape[1])) for ids, _ in encoded])
     mask_all = torch.cat([F.pad(mask, (0, width - mask.shape[1])) for _, mask in encoded])
@@ -325,12 +323,13 @@ def _fit_text(
     tok = tokenizer if tokenizer is not None else train_tokenizer(texts, vocab_size=s.vocab_size)
     max_len = int(s.arch["max_length"])
     model = MiniTextModel(vocab_size=tok.get_vocab_size(), num_labels=y.shape[1], **s.arch)
+    encoder = TextEncoder(tok, max_len)  # one per run: building one copies the tokenizer
     sampler = sampler if sampler is not None else EpochSampler.every_row(len(texts))
     y_all = torch.from_numpy(np.asarray(y, np.float32))
     tox_all = torch.from_numpy(np.asarray(toxic, np.float32))
     say = log or tqdm.write
     if model.lexicon is not None and s.lexicon_epochs > 0:
-        fit_lexicon(model, tok, texts, y_all, tox_all, sampler, s, say)
+        fit_lexicon(model, encoder, texts, y_all, tox_all, sampler, s, say)
         if s.lexicon_freeze:
             model.lexicon.requires_grad_(False)
     trained = [p for p in model.parameters() if p.requires_grad]
@@ -353,7 +352,7 @@ def _fit_text(
         total, n = 0.0, 0
         for idx in length_batches(sampler.rows(nrng), lengths, s.batch_size, nrng):
             batch = [augment(j, texts[j], prng) if augment else texts[j] for j in idx]
-            ids, mask = text_tensors(tok, batch, max_len)
+            ids, mask = text_tensors(encoder, batch)
             if s.token_dropout > 0:  # replace random real tokens by <unk>
                 drop = (torch.rand(ids.shape, generator=g) < s.token_dropout) & (mask > 0)
                 ids = ids.masked_fill(drop, UNK_ID)
