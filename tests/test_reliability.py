@@ -269,7 +269,7 @@ def test_training_encodes_through_the_same_normalisation(mini):
 
     tok = mini.text.tokenizer
     ids, _ = encode(TextEncoder(tok, 32), ["you are trash", EVASIONS["Cyrillic look-alikes"]])
-    assert ids[0] == ids[1]
+    assert ids[0].tolist() == ids[1].tolist()
 
 
 def test_a_lone_surrogate_says_what_is_wrong(mini):

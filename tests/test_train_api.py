@@ -331,7 +331,8 @@ def test_trainer_encoding_is_the_library_encoding_and_one_encoder_serves_a_run(
     for max_length in (16, 64):
         fresh = TextEncoder(tok, max_length)
         ids, mask = pad_batch(fresh.encode(texts), fresh.pad_id)
-        assert encode(TextEncoder(tok, max_length), texts) == (ids.tolist(), mask.tolist())
+        got_ids, got_mask = encode(TextEncoder(tok, max_length), texts)
+        assert (got_ids.tolist(), got_mask.tolist()) == (ids.tolist(), mask.tolist())
     assert max(len(row) for row in encode(TextEncoder(tok, 16), texts)[0]) == 16  # truncated
     built: list[int] = []
 

@@ -181,7 +181,7 @@ def partial_label_loss(
 def text_tensors(encoder: TextEncoder, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
     """``(input_ids, attention_mask)`` tensors, encoded as the library does at inference."""
     ids, mask = encode(encoder, texts)
-    return torch.tensor(ids, dtype=torch.long), torch.tensor(mask, dtype=torch.long)
+    return torch.from_numpy(ids), torch.from_numpy(mask)
 
 
 @torch.no_grad()
@@ -255,10 +255,7 @@ def fit_lexicon(
 
     assert model.lexicon is not None
     s = settings
-    encoded = [text_tensors(encoder, list(texts[i : i + 4096])) for i in range(0, len(texts), 4096)]
-    width = max(ids.shape[1] for ids, _ in encoded)
-    ids_all = torch.cat([F.pad(ids, (0, width - ids.shape[1])) for ids, _ in encoded])
-    mask_all = torch.cat([F.pad(mask, (0, width - mask.shape[1])) for _, mask in encoded])
+    ids_all, mask_all = text_tensors(encoder, list(texts))
     params = [model.lexicon.weight, model.classifier.bias]
     opt = torch.optim.Adam(params, lr=s.lexicon_lr)
     rng = np.random.default_rng(s.seed + 7)

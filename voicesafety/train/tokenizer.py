@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..text import TextEncoder, normalize_text, pad_batch
 
 if TYPE_CHECKING:
@@ -49,13 +51,13 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 2000) -> Tokenizer:
     return tok
 
 
-def encode(encoder: TextEncoder, texts: list[str]) -> tuple[list[list[int]], list[list[int]]]:
+def encode(encoder: TextEncoder, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Encode with the library's own encoder, as at inference: ``(input_ids, attention_mask)``
-    truncated at the encoder's ``max_length`` and right-padded with its pad id (``<pad>``, 0).
+    int64 arrays, truncated at the encoder's ``max_length`` and right-padded with its pad id
+    (``<pad>``, 0).
 
     Build the :class:`~voicesafety.text.TextEncoder` once per training run and pass it to
     every call: making one deep-copies the tokenizer (about 12 ms for an 8 000-token
     vocabulary), which was a sixth of a text training step when done per batch.
     """
-    ids, mask = pad_batch(encoder.encode(texts), encoder.pad_id)
-    return ids.tolist(), mask.tolist()
+    return pad_batch(encoder.encode(texts), encoder.pad_id)
