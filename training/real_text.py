@@ -124,6 +124,31 @@ SOURCES: dict[str, SourceInfo] = {
             "benign-only",
             "Topical-Chat turns: casual open-domain chat between crowd workers.",
         ),
+        SourceInfo(
+            "wiki_toxicity",
+            "https://github.com/conversationai/unintended-ml-bias-analysis",
+            "CC-BY-SA-3.0",
+            "mixed",
+            "Wikipedia talk-page comments that mention identity terms, crowd-labelled toxic / "
+            "not (Wikipedia Talk Labels: Toxicity test subset, Dixon et al. 2018); categories "
+            "unknown.",
+        ),
+        SourceInfo(
+            "wiki_identity",
+            "https://github.com/conversationai/unintended-ml-bias-analysis",
+            "CC-BY-SA-3.0",
+            "benign-only",
+            "Wikipedia article sentences using identity terms, presumed non-toxic by Jigsaw "
+            "(de-biasing data of Dixon et al. 2018; not rated by crowd workers).",
+        ),
+        SourceInfo(
+            "hatexplain",
+            "https://github.com/hate-alert/HateXplain",
+            "MIT",
+            "mixed",
+            "HateXplain Twitter/Gab posts (Mathew et al. 2021), majority of three annotators: "
+            "hate speech (Discrimination), offensive (categories unknown) or normal.",
+        ),
     )
 }
 """Every source shipped in ``training/data/text``, by folder name."""

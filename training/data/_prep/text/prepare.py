@@ -1,9 +1,13 @@
 """Prepare real, licensed text data for voicesafety (run once; not part of the repo).
 
-Reads bare git snapshots under /work/.mirror and writes
-  /work/main/training/data/text/<source>/rows.csv.gz
-  /work/main/benchmarks/data/text/{paradetox,davidson}/rows.csv.gz
-plus stats JSON used to write the READMEs.
+Reads bare git snapshots under /work/.mirror and writes (paths relative to the checkout
+this script is in)
+  training/data/text/<source>/rows.csv.gz
+  benchmarks/data/text/{paradetox,davidson}/rows.csv.gz
+plus stats JSON used to write the READMEs ($PREP_STATS, default /work/prep/stats.json).
+
+Needs pyahocorasick (``pip install --no-deps pyahocorasick``) for the reserved-set containment
+check of the newer sources (see ``CONTAINMENT_CHECKED``).
 """
 
 from __future__ import annotations
@@ -14,14 +18,18 @@ import hashlib
 import html
 import io
 import json
+import os
 import re
 import subprocess
 import unicodedata
 from collections import Counter, defaultdict
 
 MIRROR = "/work/.mirror"
-OUT = "/work/main/training/data/text"
-BENCH = "/work/main/benchmarks/data/text"
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))))
+OUT = f"{ROOT}/training/data/text"
+BENCH = f"{ROOT}/benchmarks/data/text"
+STATS = os.environ.get("PREP_STATS", "/work/prep/stats.json")
 LABELS = ("Discrimination", "Harassment", "Sexual", "IllegalAndRegulated",
           "DatingAndRomantic", "Profanity")
 DIS, HAR, SEX, ILL, DAT, PRO = range(6)
@@ -352,6 +360,99 @@ def src_topical_chat(st: Stats) -> list[Row]:
     return benign_rows(st, items)
 
 
+# --- newer sources (issue 20): Wikipedia text mentioning identity terms, from Jigsaw's
+# unintended-ml-bias-analysis repository. They come after the eight sources above in the
+# de-duplication order, so the files of those sources do not change.
+UMBA = "conversationai+unintended-ml-bias-analysis"
+# the de-biasing dump was removed from the tree at c61e656 ("Archive content ..."): read it at
+# that commit's parent
+UMBA_DEBIAS_REV = "e02b9f12b63a39235e57ba6d3d62d8139ca5572c"
+
+
+def wiki_talk_clean(text: str) -> str:
+    """Undo the Wikipedia-talk dump conventions: ``x`` quotes, NEWLINE/TAB tokens,
+    indentation colons/backticks and ``== heading ==`` markers."""
+    text = text.replace("NEWLINE_TOKEN", " ").replace("TAB_TOKEN", " ")
+    text = text.replace("``", '"')
+    text = re.sub(r"={2,}", " ", text)
+    text = re.sub(r"^[`:*\s]+", "", text)
+    return clean(text)
+
+
+def src_wiki_toxicity(st: Stats) -> list[Row]:
+    data = list(csv.DictReader(io.StringIO(show(
+        UMBA, "archive/unintended_ml_bias/eval_datasets/toxicity_nonfuzzed_testset.csv"))))
+    st.add("raw", len(data))
+    rows = []
+    for r in data:
+        text = wiki_talk_clean(r["comment"])
+        split = hsplit("wiki-toxicity-rev-" + r["rev_id"])
+        if r["toxic"] == "True":
+            rows.append((text, split, 1, UNKNOWN))
+        elif r["toxic"] == "False":
+            if profane(text) or slur(text):
+                st.add("dropped_benign_with_profanity_or_slur")
+                continue
+            rows.append((text, split, 0, BENIGN))
+        else:
+            st.add("dropped_bad_label")
+    return rows
+
+
+def src_wiki_identity(st: Stats) -> list[Row]:
+    raw = git(UMBA, "show", f"{UMBA_DEBIAS_REV}:data/toxicity_debiasing_data.tsv").decode("utf-8")
+    data = list(csv.DictReader(io.StringIO(raw), delimiter="\t"))
+    st.add("raw", len(data))
+    items = []
+    for r in data:
+        if r["is_toxic"] != "False":
+            st.add("dropped_bad_label")
+            continue
+        sp = r["split"] if r["split"] in SPLITS else hsplit("wiki-identity-" + r["rev_id"])
+        items.append((r["comment"], sp))
+    return benign_rows(st, items)
+
+
+# HateXplain (Mathew et al. 2021, MIT): its own repository's Data/dataset.json is over the
+# snapshot size limit; the Media Bias Identification Benchmark (MBIB) repository keeps a
+# flattened copy (post id, text = the post's tokens joined and stripped of non-alphanumerics,
+# MBIB's majority label). The official splits come from HateXplain's post_id_divisions.json.
+HATEXPLAIN = "hate-alert+HateXplain"
+MBIB = "Media-Bias-Group+MBIB"
+
+
+def src_hatexplain(st: Stats) -> list[Row]:
+    div = json.loads(show(HATEXPLAIN, "Data/post_id_divisions.json"))
+    split_of = {pid: {"train": "train", "val": "dev", "test": "test"}[sp]
+                for sp, ids in div.items() for pid in ids}
+    data = list(csv.DictReader(io.StringIO(show(MBIB, "datasets/092_HateXplain/092-HateXplain.csv"))))
+    st.add("raw", len(data))
+    rows = []
+    for r in data:
+        pid = r[""]
+        if r["category"] == "3":  # no majority (three different labels)
+            st.add("dropped_no_majority")
+            continue
+        if pid not in split_of:
+            st.add("dropped_not_in_official_split")
+            continue
+        split = split_of[pid]
+        text = clean(r["text"])
+        cat = r["category"]
+        if cat == "1":  # >= 2 of 3 annotators: hatespeech (attacks a target community)
+            rows.append((text, split, 1, (1, None, None, None, None, None)))
+        elif cat == "2":  # >= 2 of 3 annotators: offensive
+            rows.append((text, split, 1, UNKNOWN))
+        elif cat == "0":  # >= 2 of 3 annotators: normal
+            if profane(text) or slur(text):
+                st.add("dropped_benign_with_profanity_or_slur")
+                continue
+            rows.append((text, split, 0, BENIGN))
+        else:
+            st.add("dropped_bad_label")
+    return rows
+
+
 SOURCES = {
     # priority order for cross-source de-duplication (earlier wins)
     "hatecheck": src_hatecheck,
@@ -362,7 +463,31 @@ SOURCES = {
     "banking77": src_banking77,
     "sgd": src_sgd,
     "topical_chat": src_topical_chat,
+    "wiki_toxicity": src_wiki_toxicity,
+    "wiki_identity": src_wiki_identity,
+    "hatexplain": src_hatexplain,
 }
+
+# Sources whose rows are also dropped when their key CONTAINS the key of a reserved row of
+# >= 4 words (ParaDetox's toxic sentences were extracted from Jigsaw/Reddit/Twitter comments,
+# so a longer comment can hold one). Only the newer sources: the eight older files stay as
+# they were.
+CONTAINMENT_CHECKED = ("wiki_toxicity", "wiki_identity", "hatexplain")
+CONTAINMENT_MIN_WORDS = 4
+
+
+def reserved_automaton(keys: set[str]):
+    """Aho-Corasick automaton over the reserved keys of >= CONTAINMENT_MIN_WORDS words."""
+    import ahocorasick  # pyahocorasick: one pass per text instead of one test per reserved key
+
+    auto = ahocorasick.Automaton()
+    n = 0
+    for k in keys:
+        if len(k.split(" ")) >= CONTAINMENT_MIN_WORDS:
+            auto.add_word(k, k)
+            n += 1
+    auto.make_automaton()
+    return auto, n
 
 
 # ------------------------------------------------------------------ eval sets
@@ -432,6 +557,9 @@ def main() -> None:
 
     taken: set[str] = set()
     order = {"test": 0, "dev": 1, "train": 2}
+    auto, n_patterns = reserved_automaton(eval_keys)
+    stats["containment_patterns"] = n_patterns
+    contained: list[tuple[str, str, str]] = []
     for name, fn in SOURCES.items():
         st = Stats()
         rows = fn(st)
@@ -465,6 +593,12 @@ def main() -> None:
             if k in eval_keys:
                 st.add("dropped_overlap_with_reserved_eval_sets")
                 continue
+            if name in CONTAINMENT_CHECKED:
+                hit = next(auto.iter(k), None)
+                if hit is not None:
+                    st.add("dropped_contains_reserved_eval_text")
+                    contained.append((name, hit[1], best[0]))
+                    continue
             if k in taken:
                 st.add("dropped_duplicate_of_earlier_source")
                 continue
@@ -492,10 +626,14 @@ def main() -> None:
         ("clinc150", "clinc+oos-eval"), ("banking77", "PolyAI-LDN+task-specific-datasets"),
         ("sgd", "google-research-datasets+dstc8-schema-guided-dialogue"),
         ("topical_chat", "alexa+Topical-Chat"),
+        ("wiki_toxicity", UMBA), ("wiki_identity", UMBA), ("hatexplain", HATEXPLAIN),
+        ("hatexplain_carrier", MBIB),
         ("davidson", "t-davidson+hate-speech-and-offensive-language"),
         ("paradetox", "s-nlp+paradetox"))}
+    commits["wiki_identity_file"] = UMBA_DEBIAS_REV
     stats["commits"] = commits
-    with open("/work/prep/stats.json", "w") as fh:
+    stats["contained_examples"] = [list(x) for x in contained[:20]]
+    with open(STATS, "w") as fh:
         json.dump(stats, fh, indent=1)
     print(json.dumps(stats, indent=1))
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
-S = json.load(open("/work/prep/stats.json"))
+S = json.load(open(os.environ.get("PREP_STATS", "/work/prep/stats.json")))
 C = S["commits"]
-OUT = "/work/main/training/data/text"
-BENCH = "/work/main/benchmarks/data/text"
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))))
+OUT = f"{ROOT}/training/data/text"
+BENCH = f"{ROOT}/benchmarks/data/text"
 LABELS = ("Discrimination", "Harassment", "Sexual", "IllegalAndRegulated",
           "DatingAndRomantic", "Profanity")
 
@@ -20,8 +23,20 @@ COMMON_FILTER = (
     "dropped; otherwise one copy is kept, in the most held-out split (test > dev > train), and "
     "label cells the copies disagree on become unknown. A text already kept by an earlier source "
     "(order: hatecheck, convabuse, stormfront, toxic_spans, clinc150, banking77, sgd, "
-    "topical_chat) is dropped, so no text is in two sources. Any text that also occurs in the "
-    "reserved evaluation sets (`benchmarks/data/text/paradetox`, `.../davidson`) is dropped."
+    "topical_chat, wiki_toxicity, wiki_identity, hatexplain) is dropped, so no text is in two "
+    "sources. Any text that also occurs in the reserved evaluation sets "
+    "(`benchmarks/data/text/paradetox`, `.../davidson`) is dropped."
+)
+
+CONTAINMENT = (
+    "Reserved-set containment (the sources added for issue 20): a row is also dropped when its "
+    "normalised key *contains*, as a substring, the normalised key of any ParaDetox or Davidson "
+    "row of 4 or more words (ParaDetox's toxic sentences were extracted from longer Jigsaw, "
+    "Reddit and Twitter comments, so an exact-match check is not enough). The check runs one "
+    "Aho-Corasick automaton (pyahocorasick) over the {n} reserved keys of >= 4 words; it is "
+    "deliberately strict: many hits are common 4-word phrases (\"thank you very much\", \"i "
+    "don t care\") rather than extracted sentences. Rows dropped this way: "
+    "`dropped_contains_reserved_eval_text` below."
 )
 
 LEXICON = (
@@ -239,7 +254,120 @@ word is counted as toxic (our policy: quoting a slur or swearing is still flagge
         notes=("Open-domain small talk about sports, music, films, science: the closest thing "
                "here to what innocent players say to each other."),
     ),
+    "wiki_toxicity": dict(
+        title="Wikipedia Talk Labels: Toxicity, identity-term test subset",
+        url="https://github.com/conversationai/unintended-ml-bias-analysis",
+        licence="CC-BY-SA-3.0",
+        quote=("Repository `README.md`: \"All code in this repository is made available under "
+               "the Apache 2 license. All data in this repository is made available under the "
+               "Creative Commons Attribution 4.0 International license (CC By 4.0).\" The "
+               "comments themselves are English Wikipedia talk-page posts, which Wikipedia "
+               "publishes under CC BY-SA 3.0: this subset is therefore kept under CC BY-SA 3.0 "
+               "(share-alike, like `stormfront`), with attribution to the Wikipedia "
+               "contributors, and to Jigsaw / Conversation AI for the labels and selection."),
+        cite=("Wulczyn, Thain, Dixon (2017), \"Ex Machina: Personal Attacks Seen at Scale\", "
+              "WWW 2017 (Wikipedia Talk Labels: Toxicity); Dixon, Li, Sorensen, Thain, Vasserman "
+              "(2018), \"Measuring and Mitigating Unintended Bias in Text Classification\", "
+              "AIES 2018 (the identity-term test subset)."),
+        files=("`archive/unintended_ml_bias/eval_datasets/toxicity_nonfuzzed_testset.csv` "
+               "(columns `rev_id`, `comment`, `toxic` True/False): the comments of the "
+               "Wikipedia Talk Labels: Toxicity test split that mention one of the "
+               "identity terms of Dixon et al. (gay, lesbian, muslim, jewish, black, white, "
+               "...), unmodified (the repository's *fuzzed* copy, with identity terms swapped, "
+               "is not used)."),
+        kind="mixed",
+        split=("The file is one test set, so it is split by comment: "
+               "`sha1(\"wiki-toxicity-rev-\" + rev_id) mod 100` → <70 train, <80 dev, else test."),
+        mapping=("`toxic` True (the crowd-worker majority: about 10 raters per comment) → "
+                 "`toxic=1` with all six labels unknown (the source gives only the binary "
+                 "toxicity); False → `toxic=0`, all labels 0."),
+        filtering=("Wikipedia-dump conventions undone first: `NEWLINE_TOKEN`/`TAB_TOKEN` → "
+                   "space, doubled back-ticks → `\"`, `==` heading markers and leading "
+                   "indentation (`:`, `*`, back-ticks) removed.\n\n" + "LEXICON"
+                   + "\n\n" + "CONTAINMENT"),
+        notes=("Real talk-page discussion that names identity groups, labelled by humans: "
+               "non-toxic arguments about religion, ethnicity or sexuality next to real "
+               "identity-based abuse. Long texts (median about 300 characters). Small, but "
+               "exactly the context the text model misreads."),
+    ),
+    "wiki_identity": dict(
+        title="Wikipedia article sentences with identity terms (de-biasing data)",
+        url="https://github.com/conversationai/unintended-ml-bias-analysis",
+        licence="CC-BY-SA-3.0",
+        quote=("Repository `README.md`: \"All data in this repository is made available under "
+               "the Creative Commons Attribution 4.0 International license (CC By 4.0).\" The "
+               "sentences are English Wikipedia article text (CC BY-SA 3.0): this subset is "
+               "kept under CC BY-SA 3.0 (share-alike), with attribution to the Wikipedia "
+               "contributors and to Jigsaw / Conversation AI for the selection."),
+        cite=("Dixon, Li, Sorensen, Thain, Vasserman (2018), \"Measuring and Mitigating "
+              "Unintended Bias in Text Classification\", AIES 2018 (section \"Dataset "
+              "de-biasing\")."),
+        files=("`data/toxicity_debiasing_data.tsv` (columns `rev_id`, `comment`, `is_toxic`, "
+               "`split`), read at commit `{file_commit}` (the parent of the commit that "
+               "removed it from the tree)."),
+        kind="benign-only",
+        split="The file's own `split` column (train/dev/test).",
+        mapping=("Every row is `is_toxic=False` in the source → `toxic=0`, all labels 0. "
+                 "**Not rated by crowd workers**: Jigsaw sampled these article sentences "
+                 "because they contain identity terms and *presumed* them non-toxic "
+                 "(encyclopedic text), to fill the shortage of non-toxic comments mentioning "
+                 "each identity term."),
+        filtering="LEXICON" + "\n\n" + "CONTAINMENT",
+        notes=("Encyclopedic sentences using identity words neutrally (\"... Bristol's first "
+               "ever LGBT pride parade ...\", \"a novel exploring same-sex desire\"). Not "
+               "chat; use as hard negatives for identity words, and weigh it below the "
+               "human-labelled sources."),
+    ),
+    "hatexplain": dict(
+        title="HateXplain (Twitter and Gab posts)",
+        url="https://github.com/hate-alert/HateXplain",
+        licence="MIT",
+        quote=("HateXplain `LICENSE`: \"MIT License — Copyright (c) 2020 Punyajoy Saha — "
+               "Permission is hereby granted, free of charge, to any person obtaining a copy of "
+               "this software and associated documentation files ... to deal in the Software "
+               "without restriction, including without limitation the rights to use, copy, "
+               "modify, merge, publish, distribute, sublicense, and/or sell copies ...\"; the "
+               "notice is copied next to the data as `LICENSE-MIT-HateXplain.txt`. "
+               "**Carrier caveat:** HateXplain's `Data/dataset.json` is over the snapshot size "
+               "limit, so the texts were read from the flattened copy in "
+               "https://github.com/Media-Bias-Group/MBIB (`datasets/092_HateXplain/"
+               "092-HateXplain.csv`, commit `{carrier_commit}`), a repository whose own "
+               "`LICENSE` is GPL-3.0. That file is a mechanical transformation of HateXplain's "
+               "data (tokens joined, non-alphanumerics removed, majority vote), so we treat the "
+               "content as HateXplain's (MIT); if that reading is not accepted, drop this "
+               "source (it is last in the de-duplication order, so no other file changes)."),
+        cite=("Mathew, Saha, Yimam, Biemann, Goyal, Mukherjee (2021), \"HateXplain: A Benchmark "
+              "Dataset for Explainable Hate Speech Detection\", AAAI 2021. Carrier: Wessel, "
+              "Horych, Ruas, Aizawa, Gipp, Spinde (2023), \"Introducing MBIB - the first Media "
+              "Bias Identification Benchmark Task and Dataset Collection\", SIGIR 2023."),
+        files=("MBIB `datasets/092_HateXplain/092-HateXplain.csv` at commit "
+               "`{carrier_commit}` (post id, text, MBIB's "
+               "majority `category`) and HateXplain `Data/post_id_divisions.json` (official "
+               "splits)."),
+        kind="mixed",
+        split="Official HateXplain split by post id: train → train, val → dev, test → test.",
+        mapping="""Three MTurk annotators per post; MBIB's `category` is the label at least two chose:
+
+| majority label | toxic | Discrimination | other five labels |
+|---|---|---|---|
+| hatespeech (attacks a target community) | 1 | 1 | unknown |
+| offensive | 1 | unknown | unknown |
+| normal | 0 | 0 | 0 |
+| no majority (three different labels) | dropped | | |""",
+        filtering=("Texts are as in the MBIB copy: lower case, punctuation, emoji and "
+                   "apostrophes removed (\"dont\", \"im\"), HateXplain's `<user>` "
+                   "placeholder left as the word `user`.\n\n" + "LEXICON" + "\n\n"
+                   + "CONTAINMENT"),
+        tokens=("@USER / URL tokens: HateXplain had already replaced user names with "
+                "`<user>`; in this copy it reads `user`. No URLs."),
+        notes=("Short social-media posts (Twitter and Gab, 2019-2020), chosen with a hate "
+               "lexicon, so the *normal* posts often use identity words (\"white\", \"queer\", "
+               "\"muslim\") in ordinary ways. Normal posts with a swear word or slur (often "
+               "in-group use) are dropped by the lexicon filter."),
+    ),
 }
+
+NEW = ("wiki_toxicity", "wiki_identity", "hatexplain")  # added for issue 20
 
 HOW = {
     "hatecheck": "train: Discrimination/Profanity/Harassment; contrastive negatives",
@@ -250,13 +378,24 @@ HOW = {
     "banking77": "train + FPR calibration on benign queries",
     "sgd": "train + FPR calibration on short chat replies",
     "topical_chat": "train + FPR calibration on casual chat",
+    "wiki_toxicity": "train: Wikipedia talk with identity terms (toxic/benign, labels masked)",
+    "wiki_identity": "train: identity words in neutral encyclopedic text (presumed benign)",
+    "hatexplain": "train: Discrimination; offensive (labels masked); benign identity talk",
 }
 
 
 def write_source(name: str) -> None:
     d = SRC[name]
     s = S[name]
-    flt = "\n\n".join(x for x in (COMMON_FILTER, d["filtering"]) if x)
+    own = (d["filtering"].replace("LEXICON", LEXICON)
+           .replace("CONTAINMENT", CONTAINMENT.format(n=S.get("containment_patterns", 0))))
+    flt = "\n\n".join(x for x in (COMMON_FILTER, own) if x)
+    fmt = {"file_commit": C.get("wiki_identity_file", ""),
+           "carrier_commit": C.get("hatexplain_carrier", "")}
+    if name in NEW:
+        d = {k: (v.format(**fmt) if k in ("quote", "files") else v) for k, v in d.items()}
+    tokens = d.get("tokens", "@USER / URL tokens: none of these sources uses placeholder "
+                             "tokens; texts are kept as written.")
     text = f"""# {d['title']} (`{name}`)
 
 - Source: {d['url']}
@@ -292,7 +431,7 @@ above. Allowed for training and for redistributing both the model and this subse
 
 {flt}
 
-@USER / URL tokens: none of these sources uses placeholder tokens; texts are kept as written.
+{tokens}
 
 ## Notes
 
@@ -338,20 +477,35 @@ Kinds: *mixed* sources have both classes with source labels; *toxic-only* rows a
 unknown categories; *benign-only* rows are innocent text (all labels 0) — use their dev/test
 splits to calibrate thresholds for a target false-positive rate.
 
-Label coverage: Discrimination (hatecheck, stormfront, convabuse), Harassment (hatecheck,
-convabuse), Sexual (convabuse), Profanity (hatecheck). No source here labels
+Label coverage: Discrimination (hatecheck, stormfront, convabuse, hatexplain), Harassment
+(hatecheck, convabuse), Sexual (convabuse), Profanity (hatecheck). No source here labels
 IllegalAndRegulated or DatingAndRomantic positively: those stay on the synthetic corpus.
 
-Share-alike: `stormfront` (CC BY-SA 3.0 ES), `sgd` (CC BY-SA 4.0) and `topical_chat`
-(CDLA-Sharing-1.0) must stay under their own licences when redistributed; this folder is not
-covered by the repository's Apache-2.0 licence. Attribution for each source is in its README.
+Share-alike: `stormfront` (CC BY-SA 3.0 ES), `sgd` (CC BY-SA 4.0), `topical_chat`
+(CDLA-Sharing-1.0), `wiki_toxicity` and `wiki_identity` (Wikipedia text, CC BY-SA 3.0) must
+stay under their own licences when redistributed; this folder is not covered by the
+repository's Apache-2.0 licence. Attribution for each source is in its README; `hatexplain`
+(MIT) keeps its licence notice next to the data, and its README names the GPL-3.0 repository
+its file was read from (see the caveat there).
+
+Issue 20 additions: `wiki_toxicity`, `wiki_identity` and `hatexplain` were added after the
+eight sources above in the de-duplication order (their files did not change), and their rows
+are also dropped when they *contain* a reserved evaluation text of 4 or more words (see their
+READMEs).
 
 Left out: OLID / OffensEval 2019 (no licence stated by its authors; TweetEval lists it as
 "unknown"), CONDA Dota-2 chat (no licence in its repository), ETHOS (GPL-3.0, not an open data
 licence on our list), HateXplain (MIT, but its `dataset.json` is over the snapshot size limit),
 Dynamically Generated Hate (files over the size limit, no licence in the README), CAD
 (data only on Zenodo), SNIPS (no licence found), ParaDetox and Davidson et al. (reserved for
-evaluation).
+evaluation). Also checked for issue 20: Jigsaw Toxic Comment Classification and Civil Comments
+(no copy in files small enough for a snapshot found; the 101-row sample in
+IBM/MAX-Toxic-Comment-Classifier was not worth a source), the full Wikipedia Talk Labels files
+(over the size limit in every copy found), the ACL-2022 Toxic Spans files (`comments.csv` holds
+only posts already rated toxic in Civil Comments), Ruddit (comment ids only, no text), CONAN /
+Multitarget-CONAN ("can be used for research purposes" only; partly machine-generated),
+Implicit Hate (data not in its repository), Social Bias Frames and Measuring Hate Speech (no
+GitHub copy found), ToxiGen (machine-generated).
 
 Preparation: a one-off script read the snapshots and wrote these files (deterministic: same
 snapshots → byte-identical `rows.csv.gz`); the processing of each source is described in its
@@ -429,5 +583,9 @@ write_bench()
 lic = subprocess.run(["git", "--git-dir=/work/.mirror/alexa+Topical-Chat/repo", "show",
                       "HEAD:DATALICENSE"], capture_output=True, check=True).stdout
 with open(f"{OUT}/topical_chat/LICENSE-CDLA-Sharing-1.0.txt", "wb") as fh:
+    fh.write(lic)
+lic = subprocess.run(["git", "--git-dir=/work/.mirror/hate-alert+HateXplain/repo", "show",
+                      f"{C['hatexplain']}:LICENSE"], capture_output=True, check=True).stdout
+with open(f"{OUT}/hatexplain/LICENSE-MIT-HateXplain.txt", "wb") as fh:
     fh.write(lic)
 print("ok")
