@@ -27,7 +27,7 @@ BENCH_DIR = ROOT / "benchmarks" / "data" / "text"
 RESERVED = ("paradetox", "davidson")
 # Sources added for issue 20 were also cleaned of rows that CONTAIN a reserved text of >= 4
 # words (ParaDetox's toxic sentences were cut out of longer Jigsaw/Reddit/Twitter comments).
-CONTAINMENT_CHECKED = ("wiki_toxicity", "wiki_identity", "hatexplain")
+CONTAINMENT_CHECKED = ("wiki_toxicity", "wiki_identity", "redditbias", "hatexplain")
 CONTAINMENT_MIN_WORDS = 4
 MAX_BYTES = 12 * 1024 * 1024
 

@@ -142,6 +142,15 @@ SOURCES: dict[str, SourceInfo] = {
             "(de-biasing data of Dixon et al. 2018; not rated by crowd workers).",
         ),
         SourceInfo(
+            "redditbias",
+            "https://github.com/umanlp/RedditBias",
+            "MIT",
+            "mixed",
+            "RedditBias (Barikeri et al. 2021): Reddit comments pairing an identity group with "
+            "a stereotype, hand-labelled biased / not; not-biased ones are often counter-speech "
+            "or quotes. Biased: Discrimination (race and religion files only).",
+        ),
+        SourceInfo(
             "hatexplain",
             "https://github.com/hate-alert/HateXplain",
             "MIT",

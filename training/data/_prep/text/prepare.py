@@ -413,6 +413,57 @@ def src_wiki_identity(st: Stats) -> list[Row]:
     return benign_rows(st, items)
 
 
+# RedditBias (Barikeri et al. 2021, MIT): Reddit comments that pair a target group (Jews,
+# Muslims, Black people, women, LGBTQ people) with a stereotype descriptor, each annotated by
+# hand for whether the comment is biased against the group. Unbiased ones are often quoting,
+# rejecting or discussing the stereotype: the contrastive context the text model misses.
+REDDITBIAS = "umanlp+RedditBias"
+REDDITBIAS_FILES = (
+    "data/gender/reddit_comments_gender_female_processed_phrase_annotated.csv",
+    "data/orientation/reddit_comments_orientation_lgbtq_processed_phrase_annotated.csv",
+    "data/race/reddit_comments_race_black_processed_phrase_annotated.csv",
+    "data/religion1/reddit_comments_religion1_jews_processed_phrase_annotated.csv",
+    "data/religion2/reddit_comments_religion2_muslims_processed_phrase_annotated.csv",
+)
+
+REDDITBIAS_HOSTILE = ("data/race/", "data/religion1/", "data/religion2/")
+
+
+def src_redditbias(st: Stats) -> list[Row]:
+    rows = []
+    for path in REDDITBIAS_FILES:
+        raw = git(REDDITBIAS, "show", f"HEAD:{path}")
+        try:
+            body = raw.decode("utf-8")
+        except UnicodeDecodeError:  # religion1 was saved as Mac Roman (one 0xD5 = right quote)
+            body = raw.decode("mac_roman")
+            st.add("files_decoded_as_mac_roman")
+        data = list(csv.DictReader(io.StringIO(body)))
+        st.add("raw", len(data))
+        for r in data:
+            text = clean(r["comment"])
+            split = hsplit("redditbias-" + key(text))
+            lab = r["bias_sent"].strip()
+            if lab == "1" and path.startswith(REDDITBIAS_HOSTILE):
+                # biased against Black people / Jews / Muslims: the stereotype descriptors of
+                # these files are hostile (violent, criminal, greedy, evil, terrorist, ...)
+                rows.append((text, split, 1, (1, None, None, None, None, None)))
+            elif lab == "1":
+                # gender / orientation "bias" includes role and mild stereotypes ("my wife is
+                # a nurse", "lesbians are nice dressers"): not abuse in our taxonomy, dropped
+                st.add("dropped_biased_gender_or_orientation")
+            elif lab == "0":
+                if profane(text) or slur(text):
+                    st.add("dropped_benign_with_profanity_or_slur")
+                    continue
+                rows.append((text, split, 0, BENIGN))
+            elif lab == "":
+                st.add("dropped_not_annotated")
+            else:  # "2", "biased?", "re-state", "question", ...: annotator unsure
+                st.add("dropped_unclear_annotation")
+    return rows
+
+
 # HateXplain (Mathew et al. 2021, MIT): its own repository's Data/dataset.json is over the
 # snapshot size limit; the Media Bias Identification Benchmark (MBIB) repository keeps a
 # flattened copy (post id, text = the post's tokens joined and stripped of non-alphanumerics,
@@ -465,6 +516,7 @@ SOURCES = {
     "topical_chat": src_topical_chat,
     "wiki_toxicity": src_wiki_toxicity,
     "wiki_identity": src_wiki_identity,
+    "redditbias": src_redditbias,
     "hatexplain": src_hatexplain,
 }
 
@@ -472,7 +524,7 @@ SOURCES = {
 # >= 4 words (ParaDetox's toxic sentences were extracted from Jigsaw/Reddit/Twitter comments,
 # so a longer comment can hold one). Only the newer sources: the eight older files stay as
 # they were.
-CONTAINMENT_CHECKED = ("wiki_toxicity", "wiki_identity", "hatexplain")
+CONTAINMENT_CHECKED = ("wiki_toxicity", "wiki_identity", "redditbias", "hatexplain")
 CONTAINMENT_MIN_WORDS = 4
 
 
@@ -626,7 +678,8 @@ def main() -> None:
         ("clinc150", "clinc+oos-eval"), ("banking77", "PolyAI-LDN+task-specific-datasets"),
         ("sgd", "google-research-datasets+dstc8-schema-guided-dialogue"),
         ("topical_chat", "alexa+Topical-Chat"),
-        ("wiki_toxicity", UMBA), ("wiki_identity", UMBA), ("hatexplain", HATEXPLAIN),
+        ("wiki_toxicity", UMBA), ("wiki_identity", UMBA), ("redditbias", REDDITBIAS),
+        ("hatexplain", HATEXPLAIN),
         ("hatexplain_carrier", MBIB),
         ("davidson", "t-davidson+hate-speech-and-offensive-language"),
         ("paradetox", "s-nlp+paradetox"))}

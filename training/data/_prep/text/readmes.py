@@ -23,7 +23,8 @@ COMMON_FILTER = (
     "dropped; otherwise one copy is kept, in the most held-out split (test > dev > train), and "
     "label cells the copies disagree on become unknown. A text already kept by an earlier source "
     "(order: hatecheck, convabuse, stormfront, toxic_spans, clinc150, banking77, sgd, "
-    "topical_chat, wiki_toxicity, wiki_identity, hatexplain) is dropped, so no text is in two "
+    "topical_chat, wiki_toxicity, wiki_identity, redditbias, hatexplain) is dropped, so no text "
+    "is in two "
     "sources. Any text that also occurs in the reserved evaluation sets "
     "(`benchmarks/data/text/paradetox`, `.../davidson`) is dropped."
 )
@@ -318,6 +319,47 @@ word is counted as toxic (our policy: quoting a slur or swearing is still flagge
                "chat; use as hard negatives for identity words, and weigh it below the "
                "human-labelled sources."),
     ),
+    "redditbias": dict(
+        title="RedditBias: Reddit comments about identity groups, annotated for bias",
+        url="https://github.com/umanlp/RedditBias",
+        licence="MIT",
+        quote=("`LICENSE`: \"MIT License — Copyright (c) 2021 SoumyaBarikeri — Permission is "
+               "hereby granted, free of charge, to any person obtaining a copy of this software "
+               "and associated documentation files ... to deal in the Software without "
+               "restriction, including without limitation the rights to use, copy, modify, "
+               "merge, publish, distribute, sublicense, and/or sell copies ...\"; the notice "
+               "is copied next to the data as `LICENSE-MIT-RedditBias.txt`. The README notes "
+               "that user names were removed and asks anyone who finds their comment "
+               "misrepresented to contact the authors."),
+        cite=("Barikeri, Lauscher, Vulić, Glavaš (2021), \"RedditBias: A Real-World Resource "
+              "for Bias Evaluation and Debiasing of Conversational Language Models\", ACL 2021."),
+        files=("`data/{{gender,orientation,race,religion1,religion2}}/"
+               "reddit_comments_*_processed_phrase_annotated.csv` (column `comment`, and "
+               "`bias_sent`: the annotators' judgement whether the comment is biased against "
+               "the target group)."),
+        kind="mixed",
+        split=("By text: `sha1(\"redditbias-\" + key) mod 100` → <70 train, <80 dev, else test "
+               "(the source has no sentence-level split)."),
+        mapping="""Each comment pairs a target group with a stereotype descriptor (found by a
+query); `bias_sent` is the manual label.
+
+| file (target group) | `bias_sent` = 1 (biased) | `bias_sent` = 0 (not biased) |
+|---|---|---|
+| race (Black people), religion1 (Jews), religion2 (Muslims): hostile descriptors (violent, criminal, greedy, evil, terrorist, ...) | `toxic=1`, Discrimination 1, other labels unknown | `toxic=0`, all labels 0 |
+| gender (women), orientation (LGBTQ): descriptors include role and mild stereotypes (\"my wife is a nurse\", \"lesbians are nice dressers\" are marked biased) | **dropped** (a stereotype, not abuse in our taxonomy) | `toxic=0`, all labels 0 |
+
+Rows with an empty `bias_sent` (not annotated: most of the lgbtq and muslims files) or an
+unsure note (`2`, `biased?`, `re-state`, `question`, ...) are dropped.""",
+        filtering=("The `religion1` file is Mac Roman, not UTF-8 (one byte, a right quote), "
+                   "and is decoded as such. Texts are as the authors pre-processed them: "
+                   "lower case, most punctuation kept.\n\n" + "LEXICON" + "\n\n"
+                   + "CONTAINMENT"),
+        notes=("The not-biased comments are the point of this source: they quote, reject, "
+               "report or argue about a stereotype (\"it is a stereotype that bisexuals are "
+               "always confused\", \"i was worried you were going for the muslims are the "
+               "enemy angle\"), i.e. counter-speech and quoting with identity words — the "
+               "context the text model misreads. Reddit, 2019-2020."),
+    ),
     "hatexplain": dict(
         title="HateXplain (Twitter and Gab posts)",
         url="https://github.com/hate-alert/HateXplain",
@@ -367,7 +409,7 @@ word is counted as toxic (our policy: quoting a slur or swearing is still flagge
     ),
 }
 
-NEW = ("wiki_toxicity", "wiki_identity", "hatexplain")  # added for issue 20
+NEW = ("wiki_toxicity", "wiki_identity", "redditbias", "hatexplain")  # added for issue 20
 
 HOW = {
     "hatecheck": "train: Discrimination/Profanity/Harassment; contrastive negatives",
@@ -380,6 +422,7 @@ HOW = {
     "topical_chat": "train + FPR calibration on casual chat",
     "wiki_toxicity": "train: Wikipedia talk with identity terms (toxic/benign, labels masked)",
     "wiki_identity": "train: identity words in neutral encyclopedic text (presumed benign)",
+    "redditbias": "train: Discrimination; counter-speech / quoting hard negatives",
     "hatexplain": "train: Discrimination; offensive (labels masked); benign identity talk",
 }
 
@@ -477,18 +520,18 @@ Kinds: *mixed* sources have both classes with source labels; *toxic-only* rows a
 unknown categories; *benign-only* rows are innocent text (all labels 0) — use their dev/test
 splits to calibrate thresholds for a target false-positive rate.
 
-Label coverage: Discrimination (hatecheck, stormfront, convabuse, hatexplain), Harassment
+Label coverage: Discrimination (hatecheck, stormfront, convabuse, redditbias, hatexplain), Harassment
 (hatecheck, convabuse), Sexual (convabuse), Profanity (hatecheck). No source here labels
 IllegalAndRegulated or DatingAndRomantic positively: those stay on the synthetic corpus.
 
 Share-alike: `stormfront` (CC BY-SA 3.0 ES), `sgd` (CC BY-SA 4.0), `topical_chat`
 (CDLA-Sharing-1.0), `wiki_toxicity` and `wiki_identity` (Wikipedia text, CC BY-SA 3.0) must
 stay under their own licences when redistributed; this folder is not covered by the
-repository's Apache-2.0 licence. Attribution for each source is in its README; `hatexplain`
-(MIT) keeps its licence notice next to the data, and its README names the GPL-3.0 repository
-its file was read from (see the caveat there).
+repository's Apache-2.0 licence. Attribution for each source is in its README; `redditbias`
+and `hatexplain` (MIT) keep their licence notices next to the data, and `hatexplain`'s README
+names the GPL-3.0 repository its file was read from (see the caveat there).
 
-Issue 20 additions: `wiki_toxicity`, `wiki_identity` and `hatexplain` were added after the
+Issue 20 additions: `wiki_toxicity`, `wiki_identity`, `redditbias` and `hatexplain` were added after the
 eight sources above in the de-duplication order (their files did not change), and their rows
 are also dropped when they *contain* a reserved evaluation text of 4 or more words (see their
 READMEs).
@@ -587,5 +630,9 @@ with open(f"{OUT}/topical_chat/LICENSE-CDLA-Sharing-1.0.txt", "wb") as fh:
 lic = subprocess.run(["git", "--git-dir=/work/.mirror/hate-alert+HateXplain/repo", "show",
                       f"{C['hatexplain']}:LICENSE"], capture_output=True, check=True).stdout
 with open(f"{OUT}/hatexplain/LICENSE-MIT-HateXplain.txt", "wb") as fh:
+    fh.write(lic)
+lic = subprocess.run(["git", "--git-dir=/work/.mirror/umanlp+RedditBias/repo", "show",
+                      f"{C['redditbias']}:LICENSE"], capture_output=True, check=True).stdout
+with open(f"{OUT}/redditbias/LICENSE-MIT-RedditBias.txt", "wb") as fh:
     fh.write(lic)
 print("ok")
