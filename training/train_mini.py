@@ -104,7 +104,9 @@ class Settings:
     any_weight: float = 1.0  # weight of the "any toxic" loss (max logit vs the toxic flag)
     # the shipped policy flags at most this share of the real benign dev texts (every source)
     benign_flag_rate: float = 0.015
-    calib_exclude: tuple[str, ...] = ("hatecheck",)  # see calibrate_text
+    # sources whose benign rows are adversarial or noisily labelled, left out of that cap (see
+    # calibrate_text); they are reported like the others
+    calib_exclude: tuple[str, ...] = ("hatecheck", "redditbias", "hatexplain", "wiki_toxicity")
     token_dropout: float = 0.1
     vocab_noise_frac: float = 0.2
     text_batch: int = 64
@@ -364,7 +366,11 @@ def calibrate_text(
 
     Sources in ``s.calib_exclude`` are left out of that cap (and reported like the others):
     HateCheck's benign cases are adversarial contrasts by design (counter-speech quoting hate,
-    negated hate, reclaimed slurs), not the innocent chat a platform sees.
+    negated hate, reclaimed slurs), RedditBias's are mostly counter-speech and quotes of
+    stereotypes, HateXplain's "normal" posts were sampled by hate keywords and labelled by a
+    majority of three, and WikiToxicity's 118 benign dev comments (identity-term sampled,
+    crowd majority) make one false flag 0.8 %: none is the innocent chat a platform sees, and
+    a 1.5 % cap on them would set the policy by a few doubtful labels.
     """
     max_len = s.text_arch["max_length"]
     val = data["val"]
