@@ -56,7 +56,9 @@ def real_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def trained(real_set: Path, tmp_path_factory: pytest.TempPathFactory):
     out = tmp_path_factory.mktemp("student") / "model"
-    return train_text(real_set, out, settings=TextSettings(epochs=6, **SMALL))
+    # with the lexicon, as the trainer's default arch has it (SMALL alone has none)
+    arch = {**SMALL["arch"], "lexicon": True}
+    return train_text(real_set, out, settings=TextSettings(epochs=6, **{**SMALL, "arch": arch}))
 
 
 def test_student_clearly_separates_the_classes_on_its_heldout_split(trained) -> None:
