@@ -117,6 +117,15 @@ class Stats:
 
 
 # ------------------------------------------------------------------ sources
+def add_benign(st: Stats, rows: list[Row], text: str, split: str) -> None:
+    """Append a row the source labels benign, unless it swears or holds a slur (then the
+    label is not trusted: counted and dropped)."""
+    if profane(text) or slur(text):
+        st.add("dropped_benign_with_profanity_or_slur")
+        return
+    rows.append((text, split, 0, BENIGN))
+
+
 def src_hatecheck(st: Stats) -> list[Row]:
     rows = []
     data = list(csv.DictReader(io.StringIO(show("paul-rottger+hatecheck-data",
@@ -198,10 +207,7 @@ def src_convabuse(st: Stats) -> list[Row]:
                 har = 1 if 2 * har_k >= m and har_k > 0 else None
                 rows.append((text, split, 1, (dis, har, sex, None, None, None)))
             elif n and 2 * len(clean_v) > n:
-                if profane(text) or slur(text):
-                    st.add("dropped_benign_with_profanity_or_slur")
-                    continue
-                rows.append((text, split, 0, BENIGN))
+                add_benign(st, rows, text, split)
             else:
                 st.add("dropped_no_majority")
     return rows
@@ -252,10 +258,7 @@ def src_stormfront(st: Stats) -> list[Row]:
         if lab == "hate":
             rows.append((text, split, 1, (1, None, None, None, None, None)))
         elif lab == "noHate":
-            if profane(text) or slur(text):
-                st.add("dropped_benign_with_profanity_or_slur")
-                continue
-            rows.append((text, split, 0, BENIGN))
+            add_benign(st, rows, text, split)
         else:
             st.add(f"dropped_label_{lab}")
     return rows
@@ -277,10 +280,7 @@ def benign_rows(st: Stats, items: list[tuple[str, str]]) -> list[Row]:
     rows = []
     for text, split in items:
         text = clean(text)
-        if profane(text) or slur(text):
-            st.add("dropped_benign_with_profanity_or_slur")
-            continue
-        rows.append((text, split, 0, BENIGN))
+        add_benign(st, rows, text, split)
     return rows
 
 
@@ -390,10 +390,7 @@ def src_wiki_toxicity(st: Stats) -> list[Row]:
         if r["toxic"] == "True":
             rows.append((text, split, 1, UNKNOWN))
         elif r["toxic"] == "False":
-            if profane(text) or slur(text):
-                st.add("dropped_benign_with_profanity_or_slur")
-                continue
-            rows.append((text, split, 0, BENIGN))
+            add_benign(st, rows, text, split)
         else:
             st.add("dropped_bad_label")
     return rows
@@ -453,10 +450,7 @@ def src_redditbias(st: Stats) -> list[Row]:
                 # a nurse", "lesbians are nice dressers"): not abuse in our taxonomy, dropped
                 st.add("dropped_biased_gender_or_orientation")
             elif lab == "0":
-                if profane(text) or slur(text):
-                    st.add("dropped_benign_with_profanity_or_slur")
-                    continue
-                rows.append((text, split, 0, BENIGN))
+                add_benign(st, rows, text, split)
             elif lab == "":
                 st.add("dropped_not_annotated")
             else:  # "2", "biased?", "re-state", "question", ...: annotator unsure
@@ -495,10 +489,7 @@ def src_hatexplain(st: Stats) -> list[Row]:
         elif cat == "2":  # >= 2 of 3 annotators: offensive
             rows.append((text, split, 1, UNKNOWN))
         elif cat == "0":  # >= 2 of 3 annotators: normal
-            if profane(text) or slur(text):
-                st.add("dropped_benign_with_profanity_or_slur")
-                continue
-            rows.append((text, split, 0, BENIGN))
+            add_benign(st, rows, text, split)
         else:
             st.add("dropped_bad_label")
     return rows
