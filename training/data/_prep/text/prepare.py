@@ -7,7 +7,7 @@ this script is in)
 plus stats JSON used to write the READMEs ($PREP_STATS, default /work/prep/stats.json).
 
 Needs pyahocorasick (``pip install --no-deps pyahocorasick``) for the reserved-set containment
-check of the newer sources (see ``CONTAINMENT_CHECKED``).
+check of every source (see ``reserved_automaton``).
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ import re
 import subprocess
 import unicodedata
 from collections import Counter, defaultdict
+from pathlib import Path
 
 MIRROR = "/work/.mirror"
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))))
+ROOT = str(Path(__file__).resolve().parents[4])  # the checkout this script is in
 OUT = f"{ROOT}/training/data/text"
 BENCH = f"{ROOT}/benchmarks/data/text"
 STATS = os.environ.get("PREP_STATS", "/work/prep/stats.json")
@@ -511,11 +511,10 @@ SOURCES = {
     "hatexplain": src_hatexplain,
 }
 
-# Sources whose rows are also dropped when their key CONTAINS the key of a reserved row of
+# Every source's rows are also dropped when their key CONTAINS the key of a reserved row of
 # >= 4 words, word-aligned (ParaDetox's toxic sentences were extracted from Jigsaw / Reddit /
-# Twitter / Civil Comments posts, so a longer post can hold one). Every source: toxic_spans
-# (Civil Comments) held 91 posts containing a reserved text of >= 8 words before this check.
-CONTAINMENT_CHECKED = tuple(SOURCES)
+# Twitter / Civil Comments posts, so a longer post can hold one): toxic_spans (Civil Comments)
+# held 91 posts containing a reserved text of >= 8 words before this check.
 CONTAINMENT_MIN_WORDS = 4
 
 
@@ -636,12 +635,11 @@ def main() -> None:
             if k in eval_keys:
                 st.add("dropped_overlap_with_reserved_eval_sets")
                 continue
-            if name in CONTAINMENT_CHECKED:
-                hit = next(auto.iter(f" {k} "), None)
-                if hit is not None:
-                    st.add("dropped_contains_reserved_eval_text")
-                    contained.append((name, hit[1], best[0]))
-                    continue
+            hit = next(auto.iter(f" {k} "), None)
+            if hit is not None:
+                st.add("dropped_contains_reserved_eval_text")
+                contained.append((name, hit[1], best[0]))
+                continue
             if k in taken:
                 st.add("dropped_duplicate_of_earlier_source")
                 continue
