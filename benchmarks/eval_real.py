@@ -125,6 +125,7 @@ def score_systems(texts: list[str], bundle: Path) -> dict[str, dict[str, np.ndar
         "score": np.array([r.toxicity for r in res]),
         "flag": np.array([r.flagged for r in res]),
         "per_label": per,
+        "label_flags": np.array([[lab in r.flags for lab in LABELS] for r in res], bool),
     }
     apc = np.asarray(predict_prob(texts), dtype=np.float64)
     bp = np.array([profanity.contains_profanity(t) for t in texts])
@@ -154,6 +155,10 @@ def eval_text(bundle: Path, max_rows: int = 0) -> dict[str, dict]:
                     if (known := ~np.isnan(d["labels"][:, j])).sum()
                     and 0 < np.nansum(d["labels"][:, j]) < known.sum()
                 }
+            if "label_flags" in s and y.sum():  # which labels fire on the toxic rows
+                m["toxic_flagged_by_label"] = dict(
+                    zip(LABELS, s["label_flags"][y == 1].mean(axis=0).tolist(), strict=True)
+                )
             row["systems"][sys_name] = m
         out[name] = row
         print(f"[eval_real] {name}: n={len(y)} ({time.time() - t0:.0f} s)", flush=True)
@@ -239,6 +244,15 @@ def markdown(res: dict) -> str:
         pl = row["systems"]["voicesafety/mini"].get("per_label_ap") or {}
         if pl:
             lines.append(f"- {name}: " + ", ".join(f"{k} {_fmt(v)}" for k, v in pl.items()))
+    shares = {
+        name: m for name, row in res["text"].items()
+        if (m := row["systems"]["voicesafety/mini"].get("toxic_flagged_by_label"))
+    }  # fmt: skip
+    if shares:  # a label that fires on toxic rows its source never gives is a mislabel
+        lines += ["", "Share of the toxic rows that voicesafety/mini flags under each label:", "",
+                  "| set | " + " | ".join(LABELS) + " |", "|---" * (len(LABELS) + 1) + "|"]
+        for name, m in shares.items():
+            lines.append(f"| {name} | " + " | ".join(_fmt(m[lab]) for lab in LABELS) + " |")
     if res.get("audio"):
         lines += ["", "## Audio (voicesafety/mini audio part, shipped policy)", "",
                   "| set | n | flagged | bin. AP | P | R | worst speaker flagged |",

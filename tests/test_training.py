@@ -291,3 +291,32 @@ def test_predict_text_gives_blank_texts_zero_without_running_the_model() -> None
     p = predict_text(model, tok, ["", "   ", "you are trash"] + [""] * 300, cfg["max_length"])
     assert p.shape == (303, len(LABELS))
     assert not p[:2].any() and not p[3:].any() and p[2].max() > 0
+
+
+def test_unannotated_labels_are_assumed_absent_on_real_training_rows() -> None:
+    from training.train_mini import Settings, TextSet, assume_absent
+
+    y = np.full((3, len(LABELS)), np.nan, np.float32)
+    y[2, LABELS.index("DatingAndRomantic")] = 1.0  # a known value is never overwritten
+    ts = TextSet(["a", "b", "c"], y, np.ones(3, np.float32), np.zeros(3, bool),
+                 ["toxic_spans", "convabuse", "hatexplain"])  # fmt: skip
+    out = assume_absent(ts, Settings())
+    dating = out.y[:, LABELS.index("DatingAndRomantic")]
+    assert dating[0] == 0.0 and np.isnan(dating[1]) and dating[2] == 1.0
+    others = [k for k, lab in enumerate(LABELS) if lab != "DatingAndRomantic"]
+    assert np.isnan(out.y[:, others]).all()  # only the named label changes
+    assert np.isnan(ts.y[0, LABELS.index("DatingAndRomantic")])  # the input is not modified
+
+
+def test_embedded_text_model_does_not_file_insults_under_dating() -> None:
+    """Without ``Settings.real_absent`` the "any toxic" loss on real toxic rows (whose
+    DatingAndRomantic is unknown) made that label a sink for insults: "you idiot" scored it 0.99.
+    """
+    from voicesafety import Classifier
+
+    clf = Classifier.from_pretrained(backend="torch")
+    for text in ["you idiot", "what an idiot", "you are so stupid"]:
+        r = clf.score_text(text)
+        assert r.scores["DatingAndRomantic"] < 0.5 < r.scores["Harassment"], (text, r.scores)
+    r = clf.score_text("wanna be my gf")
+    assert r.scores["DatingAndRomantic"] > 0.9 and "DatingAndRomantic" in r.flags
