@@ -217,21 +217,27 @@ def test_a_device_is_refused(mini):
 # ---------------------------------------------------------------- text normalisation
 
 Z = "\u200b"
+# " uninstall": the embedded model's Harassment threshold (0.996) leaves the bare "you are
+# trash" (0.905) unflagged; the test needs a clean text that is flagged.
+CLEAN = "you are trash uninstall"
 EVASIONS = {
-    "zero-width space per word": f"you{Z} are{Z} trash{Z}",
-    "zero-width space inside words": f"y{Z}ou a{Z}re tr{Z}ash",
-    "zero-width joiner": "you are tr\u200dash",
-    "bidi override": "you are \u202etrash\u202c",
-    "Cyrillic look-alikes": "уоu аrе trаsh",
-    "all-Cyrillic word among Latin": "you are тrаѕh",
-    "Greek look-alikes": "yου are τrαsh",
-    "fullwidth": "ｙｏｕ ａｒｅ ｔｒａｓｈ",
+    name: f"{text} uninstall"
+    for name, text in {
+        "zero-width space per word": f"you{Z} are{Z} trash{Z}",
+        "zero-width space inside words": f"y{Z}ou a{Z}re tr{Z}ash",
+        "zero-width joiner": "you are tr\u200dash",
+        "bidi override": "you are \u202etrash\u202c",
+        "Cyrillic look-alikes": "уоu аrе trаsh",
+        "all-Cyrillic word among Latin": "you are тrаѕh",
+        "Greek look-alikes": "yου are τrαsh",
+        "fullwidth": "ｙｏｕ ａｒｅ ｔｒａｓｈ",
+    }.items()
 }
 
 
 @pytest.mark.parametrize("name", list(EVASIONS))
 def test_evasions_score_like_the_clean_text(mini, name):
-    clean = mini.score_text("you are trash")
+    clean = mini.score_text(CLEAN)
     evaded = mini.score_text(EVASIONS[name])
     assert clean.flagged and clean.toxicity > 0.9
     assert evaded.scores == pytest.approx(clean.scores, abs=1e-6)
@@ -268,7 +274,7 @@ def test_training_encodes_through_the_same_normalisation(mini):
     from voicesafety.train.tokenizer import encode
 
     tok = mini.text.tokenizer
-    ids, _ = encode(TextEncoder(tok, 32), ["you are trash", EVASIONS["Cyrillic look-alikes"]])
+    ids, _ = encode(TextEncoder(tok, 32), [CLEAN, EVASIONS["Cyrillic look-alikes"]])
     assert ids[0].tolist() == ids[1].tolist()
 
 

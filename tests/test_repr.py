@@ -177,9 +177,9 @@ def test_print_shows_a_short_rounded_summary_not_every_float():
     import voicesafety as vs
 
     clf = vs.Classifier.from_pretrained(backend="torch")
-    text = clf.score_text("you are trash")
+    text = clf.score_text("you are trash uninstall")
     shown = str(text)
-    assert shown.startswith("TextResult 'you are trash': FLAGGED Harassment")
+    assert shown.startswith("TextResult 'you are trash uninstall': FLAGGED Harassment")
     assert f"Harassment={text.scores['Harassment']:.2f}" in shown
     assert repr(text.scores["Harassment"]) not in shown  # no full-precision floats
     assert "thresholds" not in shown and len(shown.splitlines()) <= 3  # no policy dump
