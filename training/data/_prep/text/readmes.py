@@ -284,8 +284,7 @@ word is counted as toxic (our policy: quoting a slur or swearing is still flagge
                  "toxicity); False → `toxic=0`, all labels 0."),
         filtering=("Wikipedia-dump conventions undone first: `NEWLINE_TOKEN`/`TAB_TOKEN` → "
                    "space, doubled back-ticks → `\"`, `==` heading markers and leading "
-                   "indentation (`:`, `*`, back-ticks) removed.\n\n" + "LEXICON"
-),
+                   "indentation (`:`, `*`, back-ticks) removed.\n\n" + LEXICON),
         notes=("Real talk-page discussion that names identity groups, labelled by humans: "
                "non-toxic arguments about religion, ethnicity or sexuality next to real "
                "identity-based abuse. Long texts (median about 300 characters). Small, but "
@@ -313,7 +312,7 @@ word is counted as toxic (our policy: quoting a slur or swearing is still flagge
                  "because they contain identity terms and *presumed* them non-toxic "
                  "(encyclopedic text), to fill the shortage of non-toxic comments mentioning "
                  "each identity term."),
-        filtering="LEXICON",
+        filtering=LEXICON,
         notes=("Encyclopedic sentences using identity words neutrally (\"... Bristol's first "
                "ever LGBT pride parade ...\", \"a novel exploring same-sex desire\"). Not "
                "chat; use as hard negatives for identity words, and weigh it below the "
@@ -352,7 +351,7 @@ Rows with an empty `bias_sent` (not annotated: most of the lgbtq and muslims fil
 unsure note (`2`, `biased?`, `re-state`, `question`, ...) are dropped.""",
         filtering=("The `religion1` file is Mac Roman, not UTF-8 (one byte, a right quote), "
                    "and is decoded as such. Texts are as the authors pre-processed them: "
-                   "lower case, most punctuation kept.\n\n" + "LEXICON"),
+                   "lower case, most punctuation kept.\n\n" + LEXICON),
         notes=("The not-biased comments are the point of this source: they quote, reject, "
                "report or argue about a stereotype (\"it is a stereotype that bisexuals are "
                "always confused\", \"i was worried you were going for the muslims are the "
@@ -397,7 +396,7 @@ unsure note (`2`, `biased?`, `re-state`, `question`, ...) are dropped.""",
 | no majority (three different labels) | dropped | | |""",
         filtering=("Texts are as in the MBIB copy: lower case, punctuation, emoji and "
                    "apostrophes removed (\"dont\", \"im\"), HateXplain's `<user>` "
-                   "placeholder left as the word `user`.\n\n" + "LEXICON"),
+                   "placeholder left as the word `user`.\n\n" + LEXICON),
         tokens=("@USER / URL tokens: HateXplain had already replaced user names with "
                 "`<user>`; in this copy it reads `user`. No URLs."),
         notes=("Short social-media posts (Twitter and Gab, 2019-2020), chosen with a hate "
@@ -428,10 +427,9 @@ HOW = {
 def write_source(name: str) -> None:
     d = SRC[name]
     s = S[name]
-    own = d["filtering"].replace("LEXICON", LEXICON)
     # every source is checked for reserved-text containment (prepare.py)
     contained = CONTAINMENT.format(n=S.get("containment_patterns", 0))
-    flt = "\n\n".join(x for x in (COMMON_FILTER, own, contained) if x)
+    flt = "\n\n".join(x for x in (COMMON_FILTER, d["filtering"], contained) if x)
     fmt = {"file_commit": C.get("wiki_identity_file", ""),
            "carrier_commit": C.get("hatexplain_carrier", "")}
     if name in NEW:
