@@ -8,6 +8,7 @@ import gzip
 import json
 import random
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -204,11 +205,32 @@ def test_multilabel_jsonl_with_unknown_cells_and_named_columns(tmp_path: Path) -
              "spam": None if i % 3 else 0, "id": i} for i in range(60)]  # fmt: skip
     path = tmp_path / "d.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    res = train_text(path, tmp_path / "m", text_column="msg", label_columns=["insult", "spam"],
-                     dry_run=True)  # fmt: skip
+    # "spam" is 0 or unknown on every row: trained, but the user is told it cannot be learnt
+    with pytest.warns(UserWarning, match=r"label\(s\) spam have no positive row.*catch-all"):
+        res = train_text(path, tmp_path / "m", text_column="msg",
+                         label_columns=["insult", "spam"], dry_run=True)  # fmt: skip
     assert Classifier.from_pretrained(res.folder).text_labels == ["insult", "spam"]
+    assert res.report["data"]["labels_without_positives"] == "spam"
     with pytest.raises(InvalidInputError, match="--label-columns"):  # "id" is no label
         train_text(path, tmp_path / "n", text_column="msg", dry_run=True)
+
+
+def test_labels_with_positives_give_no_warning(tmp_path: Path) -> None:
+    rows = [[f"text number {i} {'idiot' if i % 2 else 'thanks'}", i % 2, int(i % 4 == 1)]
+            for i in range(60)]  # fmt: skip
+    path = _write_csv(tmp_path / "d.csv", ["text", "insult", "spam"], rows)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*no positive row", category=UserWarning)
+        res = train_text(path, tmp_path / "m", dry_run=True)
+    assert res.report["data"]["labels_without_positives"] == "none"
+    assert "labels_without_positives none" in str(res)
+
+
+def test_labels_without_positives_reads_nan_as_unknown() -> None:
+    from voicesafety.train.data import labels_without_positives
+
+    y = np.array([[1.0, np.nan, 0.4, 0.0], [0.0, np.nan, np.nan, 0.5]], np.float32)
+    assert labels_without_positives(y, ["a", "b", "c", "d"]) == ["b", "c"]
 
 
 def test_parquet_and_continuous_scores(tmp_path: Path) -> None:

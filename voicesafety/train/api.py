@@ -32,7 +32,14 @@ from .audio_loop import (
     predict_audio_features,
 )
 from .calibrate import f1_thresholds
-from .data import label_matrix, read_table, read_texts, split_rows, text_column_of
+from .data import (
+    label_matrix,
+    read_table,
+    read_texts,
+    split_rows,
+    text_column_of,
+    warn_labels_without_positives,
+)
 from .folder import policy_dict, save_audio_model, save_text_model
 from .loop import TextSettings, fit_text, heldout_loss, predict_text
 from .tokenizer import train_tokenizer
@@ -212,6 +219,7 @@ def _fit_text_student(
     toxic = np.nanmax(np.where(np.isnan(y), -np.inf, y), axis=1).astype(np.float32)
     if len(labels) == 1:  # the "any" loss would repeat the label's own loss
         s = replace(s, any_weight=0.0)
+    no_positive = warn_labels_without_positives(y[train], labels, "training split")
     max_len = int(s.arch["max_length"])
 
     def pick(idx: np.ndarray) -> list[str]:
@@ -234,7 +242,8 @@ def _fit_text_student(
     report: dict[str, Any] = {
         "kind": kind,
         "data": {**data_info, "rows": n, "train": len(train), "dev": len(dev),
-                 "test": len(test), "labels": ", ".join(labels), "seed": s.seed},
+                 "test": len(test), "labels": ", ".join(labels), "seed": s.seed,
+                 "labels_without_positives": ", ".join(no_positive) or "none"},
         "training": {"epochs_run": len(fit.history), "best_epoch": fit.best_epoch,
                      "stopped_early": fit.stopped_early, "history": fit.history,
                      "settings": {k: v for k, v in vars(s).items()},
@@ -505,6 +514,7 @@ def train_audio(
     feats = compute_features(fe_model, wavs)
     train, dev, test = split_rows(len(rows), s.seed, heldout)
     y_all = np.asarray(targets, np.float32)
+    no_positive = warn_labels_without_positives(y_all[train], labels, "training split")
 
     def dev_loss(m: Any) -> float:
         import torch
@@ -526,6 +536,7 @@ def train_audio(
         "kind": "train audio",
         "data": {"file": path.name, "rows": len(rows), "train": len(train), "dev": len(dev),
                  "test": len(test), "labels": ", ".join(labels), "seed": s.seed,
+                 "labels_without_positives": ", ".join(no_positive) or "none",
                  "teacher": clf.name if clf else None, "dry_run": dry_run},
         "training": {"epochs_run": len(fit.history), "best_epoch": fit.best_epoch,
                      "stopped_early": fit.stopped_early, "history": fit.history,
