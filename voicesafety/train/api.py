@@ -219,7 +219,11 @@ def _fit_text_student(
     toxic = np.nanmax(np.where(np.isnan(y), -np.inf, y), axis=1).astype(np.float32)
     if len(labels) == 1:  # the "any" loss would repeat the label's own loss
         s = replace(s, any_weight=0.0)
-    no_positive = warn_labels_without_positives(y[train], labels, "training split")
+    no_positive = warn_labels_without_positives(
+        y[train], labels, "training split",
+        **({"fix": "give texts the teacher scores >= 0.5 for it (the student keeps the "
+                   "teacher's labels)"} if kind.startswith("distil") else {}),
+    )  # fmt: skip
     max_len = int(s.arch["max_length"])
 
     def pick(idx: np.ndarray) -> list[str]:
@@ -514,7 +518,11 @@ def train_audio(
     feats = compute_features(fe_model, wavs)
     train, dev, test = split_rows(len(rows), s.seed, heldout)
     y_all = np.asarray(targets, np.float32)
-    no_positive = warn_labels_without_positives(y_all[train], labels, "training split")
+    no_positive = warn_labels_without_positives(
+        y_all[train], labels, "training split",
+        fix="add clips labelled (or, with a teacher, transcripts scored) >= 0.5 for it, or "
+            "name only the labels you have with --label-columns (label_columns=...)",
+    )  # fmt: skip
 
     def dev_loss(m: Any) -> float:
         import torch

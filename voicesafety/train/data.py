@@ -182,24 +182,35 @@ def labels_without_positives(y: np.ndarray, labels: Sequence[str]) -> list[str]:
     return [lab for j, lab in enumerate(labels) if not (np.nan_to_num(y[:, j]) >= 0.5).any()]
 
 
-def warn_labels_without_positives(y: np.ndarray, labels: Sequence[str], split: str) -> list[str]:
+def warn_labels_without_positives(
+    y: np.ndarray, labels: Sequence[str], split: str,
+    fix: str = "add positive rows, or drop the column (--label-columns / label_columns=...)",
+) -> list[str]:
     """Warn (:class:`UserWarning`) about :func:`labels_without_positives` and return them.
 
     Why: such a label is only ever pushed down, or, with several labels, pushed up by the loss
     on the max logit against "any label", which can make it a catch-all for toxicity the data
     files elsewhere. The embedded text model did exactly that before its recipe marked the
     label absent (docs/models.md: insults scored DatingAndRomantic 0.99).
+
+    Args:
+        y: ``[N, L]`` targets of the training rows (NaN = unknown).
+        labels: the label of each column.
+        split: what ``y`` is, for the message (e.g. "training split").
+        fix: what the user can do, for the message.
     """
     missing = labels_without_positives(y, labels)
     if missing:
+        many = len(missing) > 1
         catch_all = (
-            " With several labels the loss on the max logit may also make it a catch-all "
-            "for toxic rows labelled elsewhere." if len(labels) > 1 else ""
+            " With several labels the loss on the max logit may also make "
+            f"{'them catch-alls' if many else 'it a catch-all'} for toxic rows labelled "
+            "elsewhere." if len(labels) > 1 else ""
         )
         warnings.warn(
-            f"label(s) {', '.join(missing)} have no positive row (no value >= 0.5) in the "
-            f"{split}: the model cannot learn what they mean.{catch_all} Add positive rows, "
-            "or drop the column (--label-columns / label_columns=...).",
+            f"label{'s' if many else ''} {', '.join(missing)} {'have' if many else 'has'} no "
+            f"positive row (no value >= 0.5) in the {split}: the model cannot learn what "
+            f"{'they mean' if many else 'it means'}.{catch_all} Fix: {fix}.",
             UserWarning, stacklevel=3,
         )  # fmt: skip
     return missing
