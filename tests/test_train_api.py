@@ -210,9 +210,10 @@ def test_multilabel_jsonl_with_unknown_cells_and_named_columns(tmp_path: Path) -
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     # "spam" is 0 or unknown on every row: trained, but the user is told it cannot be learnt
     no_spam = r"label spam has no positive row.*catch-all.*--label-columns"
-    with pytest.warns(UserWarning, match=no_spam):
+    with pytest.warns(UserWarning, match=no_spam) as caught:
         res = train_text(path, tmp_path / "m", text_column="msg",
                          label_columns=["insult", "spam"], dry_run=True)  # fmt: skip
+    assert [w.filename for w in caught if "spam" in str(w.message)] == [__file__]  # user's line
     assert Classifier.from_pretrained(res.folder).text_labels == ["insult", "spam"]
     assert res.report["data"]["labels_without_positives"] == "spam"
     with pytest.raises(InvalidInputError, match="--label-columns"):  # "id" is no label

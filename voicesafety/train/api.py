@@ -220,7 +220,7 @@ def _fit_text_student(
     if len(labels) == 1:  # the "any" loss would repeat the label's own loss
         s = replace(s, any_weight=0.0)
     no_positive = warn_labels_without_positives(
-        y[train], labels, "training split",
+        y[train], labels, "training split", stacklevel=4,  # the user's train_text / distil_text
         **({"fix": "give texts the teacher scores >= 0.5 for it (the student keeps the "
                    "teacher's labels)"} if kind.startswith("distil") else {}),
     )  # fmt: skip

@@ -185,6 +185,7 @@ def labels_without_positives(y: np.ndarray, labels: Sequence[str]) -> list[str]:
 def warn_labels_without_positives(
     y: np.ndarray, labels: Sequence[str], split: str,
     fix: str = "add positive rows, or drop the column (--label-columns / label_columns=...)",
+    stacklevel: int = 3,
 ) -> list[str]:
     """Warn (:class:`UserWarning`) about :func:`labels_without_positives` and return them.
 
@@ -198,6 +199,8 @@ def warn_labels_without_positives(
         labels: the label of each column.
         split: what ``y`` is, for the message (e.g. "training split").
         fix: what the user can do, for the message.
+        stacklevel: passed to :func:`warnings.warn` (3: the caller of the function calling
+            this one, i.e. the user's call of a trainer).
     """
     missing = labels_without_positives(y, labels)
     if missing:
@@ -211,7 +214,7 @@ def warn_labels_without_positives(
             f"label{'s' if many else ''} {', '.join(missing)} {'have' if many else 'has'} no "
             f"positive row (no value >= 0.5) in the {split}: the model cannot learn what "
             f"{'they mean' if many else 'it means'}.{catch_all} Fix: {fix}.",
-            UserWarning, stacklevel=3,
+            UserWarning, stacklevel=stacklevel,
         )  # fmt: skip
     return missing
 
