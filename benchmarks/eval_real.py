@@ -249,8 +249,13 @@ def markdown(res: dict) -> str:
         if (m := row["systems"]["voicesafety/mini"].get("toxic_flagged_by_label"))
     }  # fmt: skip
     if shares:  # a label that fires on toxic rows its source never gives is a mislabel
-        lines += ["", "Share of the toxic rows that voicesafety/mini flags under each label:", "",
-                  "| set | " + " | ".join(LABELS) + " |", "|---" * (len(LABELS) + 1) + "|"]
+        lines += [
+            "",
+            "Share of the toxic rows that voicesafety/mini flags under each label:",
+            "",
+            "| set | " + " | ".join(LABELS) + " |",
+            "|---" * (len(LABELS) + 1) + "|",
+        ]
         for name, m in shares.items():
             lines.append(f"| {name} | " + " | ".join(_fmt(m[lab]) for lab in LABELS) + " |")
     if res.get("audio"):

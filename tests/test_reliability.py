@@ -219,9 +219,10 @@ def test_a_device_is_refused(mini):
 Z = "\u200b"
 # " uninstall": the embedded model's Harassment threshold (0.996) leaves the bare "you are
 # trash" (0.905) unflagged; the test needs a clean text that is flagged.
-CLEAN = "you are trash uninstall"
+SUFFIX = " uninstall"
+CLEAN = "you are trash" + SUFFIX
 EVASIONS = {
-    name: f"{text} uninstall"
+    name: text + SUFFIX
     for name, text in {
         "zero-width space per word": f"you{Z} are{Z} trash{Z}",
         "zero-width space inside words": f"y{Z}ou a{Z}re tr{Z}ash",
