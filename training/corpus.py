@@ -1172,7 +1172,7 @@ _CLEAR_SWEARS = ["fuck", "fucking", "shit", "bullshit", "motherfucker", "fuckin"
 
 
 def vocabulary_noise(
-    n: int, seed: int, obf_prob: float = 0.25, dev: bool = False, n_words: int = 6000
+    n: int, seed: int, obf_prob: float = 0.25, dev: bool = False
 ) -> list[Example]:
     """Text-only regularisation data built from benign frequent words.
 
@@ -1180,11 +1180,10 @@ def vocabulary_noise(
     sentences with one to three words replaced by random frequent words (label: clean), (2) short
     word salads (clean), (3) word salads with an unambiguous swear word inserted (Profanity).
     They teach the text model that unfamiliar words are not evidence of toxicity. ``dev``: leave
-    the dev templates out too (see :func:`generate`). ``n_words``: how many frequent words
-    (:func:`benign_vocabulary`).
+    the dev templates out too (see :func:`generate`).
     """
     rng = random.Random(seed)
-    vocab = benign_vocabulary(n_words)
+    vocab = benign_vocabulary()
     benign = [
         t
         for t in TEMPLATES

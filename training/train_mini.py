@@ -117,14 +117,6 @@ class Settings:
     real_absent_keep: tuple[str, ...] = ("convabuse",)
     token_dropout: float = 0.1
     vocab_noise_frac: float = 0.2
-    # frequent English words (wordfreq) the text corpus's vocabulary noise and word-level
-    # augmentation draw from. 30 000 rather than 6 000: the lexicon scores word *pieces*, and
-    # rarer innocent words that contain a piece learnt from slurs ("hummus" = hum + mus,
-    # "spicy" starts with spic) reached 0.97-0.98 on real benign dev text, which set the
-    # policy's cut above plain hate ("Women are lesser beings." 0.88). With 30 000 words the
-    # dev score is unchanged (0.7688 vs 0.7685, two threads) and recall at the capped policy
-    # rose 0.371 -> 0.403 on dev (docs/models.md). The audio recipe keeps 6 000.
-    text_benign_words: int = 30000
     text_batch: int = 64
     text_lr: float = 1e-3
     word_aug: float = 0.3  # probability of an on-the-fly word-level augmentation per message
@@ -288,10 +280,9 @@ def make_text_data(s: Settings) -> dict[str, TextSet]:
     dev = s.text_dev
     data = {
         "train": generate(s.n_text_train, s.seed, heldout=False, dev=dev)
-        + vocabulary_noise(n_noise, s.seed + 3, dev=dev, n_words=s.text_benign_words),
+        + vocabulary_noise(n_noise, s.seed + 3, dev=dev),
         "val": generate(s.n_text_val, s.seed + 1, heldout=False, dev=dev)
-        + vocabulary_noise(int(s.n_text_val * s.vocab_noise_frac), s.seed + 4, dev=dev,
-                           n_words=s.text_benign_words),
+        + vocabulary_noise(int(s.n_text_val * s.vocab_noise_frac), s.seed + 4, dev=dev),
         "dev" if dev else "test": generate(s.n_text_test, s.seed + 2, heldout=True, dev=dev),
     }
     for name, exs in data.items():
@@ -366,7 +357,7 @@ def train_text(
     pool_b = np.flatnonzero(benign_src)
     n_b = min(len(pool_b), s.benign_per_epoch) if s.benign_per_epoch else len(pool_b)
     sampler = EpochSampler(np.flatnonzero(~benign_src), pool_b, n_b)
-    vocab = benign_vocabulary(s.text_benign_words) if s.word_aug > 0 else []
+    vocab = benign_vocabulary() if s.word_aug > 0 else []
 
     def augment(j: int, text: str, rng: random.Random) -> str:
         if s.word_aug > 0 and train.synthetic[j] and rng.random() < s.word_aug:
