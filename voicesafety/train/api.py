@@ -219,11 +219,11 @@ def _fit_text_student(
     toxic = np.nanmax(np.where(np.isnan(y), -np.inf, y), axis=1).astype(np.float32)
     if len(labels) == 1:  # the "any" loss would repeat the label's own loss
         s = replace(s, any_weight=0.0)
-    no_positive = warn_labels_without_positives(
-        y[train], labels, "training split", stacklevel=4,  # the user's train_text / distil_text
-        **({"fix": "give texts the teacher scores >= 0.5 for it (the student keeps the "
-                   "teacher's labels)"} if kind.startswith("distil") else {}),
-    )  # fmt: skip
+    distil_fix = ("give texts the teacher scores >= 0.5 for it (the student keeps the "
+                  "teacher's labels)")
+    no_positive = warn_labels_without_positives(  # stacklevel 4: the user's train / distil call
+        y[train], labels, fix=distil_fix if kind == "distil text" else None, stacklevel=4
+    )
     max_len = int(s.arch["max_length"])
 
     def pick(idx: np.ndarray) -> list[str]:
@@ -519,7 +519,7 @@ def train_audio(
     train, dev, test = split_rows(len(rows), s.seed, heldout)
     y_all = np.asarray(targets, np.float32)
     no_positive = warn_labels_without_positives(
-        y_all[train], labels, "training split",
+        y_all[train], labels,
         fix="add clips labelled (or, with a teacher, transcripts scored) >= 0.5 for it, or "
             "name only the labels you have with --label-columns (label_columns=...)",
     )  # fmt: skip

@@ -182,10 +182,11 @@ def labels_without_positives(y: np.ndarray, labels: Sequence[str]) -> list[str]:
     return [lab for j, lab in enumerate(labels) if not (np.nan_to_num(y[:, j]) >= 0.5).any()]
 
 
+_ADD_OR_DROP = "add positive rows, or drop the column (--label-columns / label_columns=...)"
+
+
 def warn_labels_without_positives(
-    y: np.ndarray, labels: Sequence[str], split: str,
-    fix: str = "add positive rows, or drop the column (--label-columns / label_columns=...)",
-    stacklevel: int = 3,
+    y: np.ndarray, labels: Sequence[str], fix: str | None = None, stacklevel: int = 3
 ) -> list[str]:
     """Warn (:class:`UserWarning`) about :func:`labels_without_positives` and return them.
 
@@ -195,10 +196,10 @@ def warn_labels_without_positives(
     label absent (docs/models.md: insults scored DatingAndRomantic 0.99).
 
     Args:
-        y: ``[N, L]`` targets of the training rows (NaN = unknown).
+        y: ``[N, L]`` targets of the training split (NaN = unknown).
         labels: the label of each column.
-        split: what ``y`` is, for the message (e.g. "training split").
-        fix: what the user can do, for the message.
+        fix: what the user can do, for the message (default: add positive rows or drop the
+            column).
         stacklevel: passed to :func:`warnings.warn` (3: the caller of the function calling
             this one, i.e. the user's call of a trainer).
     """
@@ -212,8 +213,8 @@ def warn_labels_without_positives(
         )
         warnings.warn(
             f"label{'s' if many else ''} {', '.join(missing)} {'have' if many else 'has'} no "
-            f"positive row (no value >= 0.5) in the {split}: the model cannot learn what "
-            f"{'they mean' if many else 'it means'}.{catch_all} Fix: {fix}.",
+            "positive row (no value >= 0.5) in the training split: the model cannot learn what "
+            f"{'they mean' if many else 'it means'}.{catch_all} Fix: {fix or _ADD_OR_DROP}.",
             UserWarning, stacklevel=stacklevel,
         )  # fmt: skip
     return missing
