@@ -6,6 +6,10 @@ row uses the library's int8 scheme for this CPU and its fp32 exclusions.
 
 Run: ``python benchmarks/bench_mini.py [--seconds 10 --repeats 20]``
 
+``--text``: the text model instead — texts per second through ``score_text`` (torch backend,
+one thread, batches of 64 chat-length texts), the shipped model against its first member alone
+when it has several (same run, same texts), and the ratio.
+
 Prints a markdown table with milliseconds of compute per second of audio and the real-time
 factor (audio duration / compute time; higher is faster). ONNX rows need ``onnxruntime`` (and
 ``onnx`` for the int8 variant) and are skipped when it is missing.
@@ -44,16 +48,58 @@ def _time(fn: Callable[[], object], repeats: int) -> float:
     return statistics.median(times)
 
 
+TEXTS = [
+    "gg wp that was a close one", "anyone wanna trade my dragon for your pet",
+    "you are so bad at this game uninstall", "lol the lag is insane today",
+    "meet me at the red base after this round", "stop stealing my kills noob",
+    "what time does the event start", "i love this map so much",
+]  # fmt: skip
+
+
+def bench_text(bundle: Path, repeats: int) -> None:
+    """Texts/s of the shipped text model vs its first member alone (see the module docstring)."""
+    import voicesafety as vs
+    from voicesafety.models.arch import MiniTextEnsemble, save_mini
+
+    folder = bundle / "text"
+    model, config = load_mini(folder)
+    batch = [TEXTS[i % len(TEXTS)] + f" {i}" for i in range(64)]
+    rows: list[tuple[str, float]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        n = len(model.members) if isinstance(model, MiniTextEnsemble) else 1
+        folders = {f"shipped ({n} member{'s' if n > 1 else ''})": folder}
+        if isinstance(model, MiniTextEnsemble):
+            arch = {k: v for k, v in config["arch"].items() if k != "members"}
+            policy = json.loads((folder / "policy.json").read_text())
+            save_mini(model.members[0], {**config, "arch": arch}, Path(tmp) / "one",
+                      policy=policy, tokenizer=folder / "tokenizer.json")  # fmt: skip
+            folders["its first member alone"] = Path(tmp) / "one"
+        for name, path in folders.items():
+            clf = vs.Classifier.from_pretrained(path, backend="torch", device="cpu")
+            rows.append((name, _time(lambda c=clf: c.score_text(batch), repeats)))
+    size_mb = sum(f.stat().st_size for f in folder.iterdir()) / 1e6
+    print(f"mini text model ({size_mb:.1f} MB), batches of 64 texts, 1 CPU thread, "
+          f"median of {repeats}\n")  # fmt: skip
+    print("| model | ms per batch | texts/s | time vs the first row |")
+    print("|---|---:|---:|---:|")
+    for name, sec in rows:
+        print(f"| {name} | {sec * 1000:.1f} | {64 / sec:.0f} | {sec / rows[0][1]:.2f} |")
+
+
 def main() -> None:
     """Benchmark and print the markdown table."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seconds", type=float, default=10.0, help="clip length (s)")
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--bundle", type=Path, default=BUNDLE)
+    ap.add_argument("--text", action="store_true", help="the text model instead (see above)")
     args = ap.parse_args()
 
     torch.set_num_threads(1)
     torch.set_num_interop_threads(1)
+    if args.text:
+        bench_text(args.bundle, args.repeats)
+        return
     model, cfg = load_mini(args.bundle / "audio")
     sr = int(cfg.get("sample_rate", 16000))
     n = int(args.seconds * sr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 import torch
@@ -29,30 +30,38 @@ def mini():
     return vs.Classifier.from_pretrained(backend="torch", device="cpu")
 
 
-@pytest.fixture(scope="module")
-def mini_plain(tmp_path_factory):
-    """The embedded text model without its lexicon (the transformer alone): the path a
-    MiniTextModel without one takes, ``inputs_embeds`` included."""
+def _first_member(folder: Path, lexicon: bool) -> vs.Classifier:
+    """The embedded text model's first member alone, with or without its lexicon."""
     import json
 
     from voicesafety.formats.hub import embedded_path
-    from voicesafety.models.arch import build_mini, load_mini, save_mini
+    from voicesafety.models.arch import MiniTextEnsemble, build_mini, load_mini, save_mini
 
     src = embedded_path() / "text"
     base, config = load_mini(src)
     assert config["arch"]["lexicon"] is True  # the shipped model has one
-    config = {**config, "arch": {**config["arch"], "lexicon": False}}
+    if isinstance(base, MiniTextEnsemble):  # the shipped model has two members
+        base = base.members[0]
+    arch = {k: v for k, v in config["arch"].items() if k != "members"}
+    config = {**config, "arch": {**arch, "lexicon": lexicon}}
     model = build_mini(config)
-    state = {k: v for k, v in base.state_dict().items() if not k.startswith("lexicon.")}
+    state = {k: v for k, v in base.state_dict().items() if lexicon or not k.startswith("lexicon.")}
     model.load_state_dict(state, strict=True)
-    folder = tmp_path_factory.mktemp("plain") / "text"
     policy = json.loads((src / "policy.json").read_text())
     save_mini(model, config, folder, policy=policy, tokenizer=src / "tokenizer.json")
     return vs.Classifier.from_pretrained(folder, backend="torch", device="cpu")
 
 
-def test_the_lexicon_changes_the_scores(mini, mini_plain):
-    a = mini.score_text(TEXTS, as_tensor=True)
+@pytest.fixture(scope="module")
+def mini_plain(tmp_path_factory):
+    """The first member without its lexicon (the transformer alone): the path a single
+    MiniTextModel without one takes, ``inputs_embeds`` included."""
+    return _first_member(tmp_path_factory.mktemp("plain") / "text", lexicon=False)
+
+
+def test_the_lexicon_changes_the_scores(tmp_path, mini_plain):
+    with_lexicon = _first_member(tmp_path / "text", lexicon=True)
+    a = with_lexicon.score_text(TEXTS, as_tensor=True)
     b = mini_plain.score_text(TEXTS, as_tensor=True)
     assert (a - b).abs().max() > 0.01
 
@@ -81,7 +90,7 @@ def test_one_hot_matches_score_text(request, name):
 def test_inputs_embeds_path(request, name):
     module = request.getfixturevalue(name).text_module()
     probs, mask = module.one_hot(TEXTS)
-    if name == "mini":  # its lexicon reads tokens: embeddings alone cannot drive it
+    if name == "mini":  # its members' lexicons read tokens, and each has its own embeddings
         with pytest.raises(InvalidInputError, match="pass token_probs"):
             module(inputs_embeds=module.embed(probs), attention_mask=mask)
         return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -320,3 +321,23 @@ def test_embedded_text_model_does_not_file_insults_under_dating() -> None:
         assert r.scores["DatingAndRomantic"] < 0.5 < r.scores["Harassment"], (text, r.scores)
     r = clf.score_text("wanna be my gf")
     assert r.scores["DatingAndRomantic"] > 0.9 and "DatingAndRomantic" in r.flags
+
+
+def test_text_members_train_and_save_as_one_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import voicesafety as vs
+    from training import audio_data
+    from training.train_mini import run
+    from voicesafety.models.arch import MiniTextEnsemble
+
+    monkeypatch.setattr(audio_data, "espeak_available", lambda: False)
+    s = replace(_settings(tmp_path), audio=False, text_member_seeds=(7,))
+    metrics = run(s)
+    model, config = load_mini(tmp_path / "mini" / "text")
+    assert isinstance(model, MiniTextEnsemble) and config["arch"]["members"] == 2
+    a, b = (dict(m.named_parameters()) for m in model.members)
+    assert any(not torch.equal(a[k], b[k]) for k in a)  # two trained members, not one twice
+    assert 0.0 <= metrics["text"]["text test"]["binarized_ap"] <= 1.0
+    clf = vs.Classifier.from_pretrained(tmp_path / "mini" / "text", backend="torch")
+    assert all(0.0 <= r.toxicity <= 1.0 for r in clf.score_text(["you are trash", "gg wp"]))

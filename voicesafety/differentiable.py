@@ -11,7 +11,8 @@ Supported text models: Hugging Face sequence classifiers that accept ``inputs_em
 (BERT, RoBERTa, DistilBERT, DeBERTa, XLM-R, ELECTRA... — anything exposing
 ``get_input_embeddings()``) and voicesafety's embedded ``MiniTextModel`` (its lexicon, a
 per-token score table, reads the same distributions: ``token_probs @ lexicon``, so a model with
-one takes ``token_probs`` only, not ``inputs_embeds``).
+one takes ``token_probs`` only, not ``inputs_embeds``), alone or as an ensemble of members on one
+vocabulary (each member reads the same distributions).
 
     clf = vs.Classifier.from_pretrained("s-nlp/roberta_toxicity_classifier")
     tox = clf.text_module()                      # a frozen torch.nn.Module on clf's device
@@ -49,6 +50,11 @@ def _embedding(model: nn.Module) -> tuple[nn.Embedding, str]:
     embed = getattr(model, "embed", None)  # voicesafety MiniTextModel
     if isinstance(embed, nn.Embedding):
         return embed, "hook"
+    members = getattr(model, "members", None)  # voicesafety MiniTextEnsemble (one vocabulary)
+    if isinstance(members, nn.ModuleList) and len(members) > 0:
+        first = getattr(members[0], "embed", None)
+        if isinstance(first, nn.Embedding):
+            return first, "members"
     raise InvalidInputError(
         f"{type(model).__name__} exposes no token embedding layer, so it has no differentiable "
         "path; supported: Hugging Face sequence classifiers (BERT, RoBERTa, DistilBERT, "
@@ -144,6 +150,11 @@ class DifferentiableToxicity(nn.Module):
         """Logits ``[B, labels]`` from token distributions or input embeddings."""
         if (token_probs is None) == (inputs_embeds is None):
             raise InvalidInputError("pass exactly one of token_probs or inputs_embeds")
+        if self._mode == "members" and token_probs is None:
+            raise InvalidInputError(
+                "this model averages several members, each with its own embeddings: pass "
+                "token_probs (one_hot() shows the layout), not inputs_embeds"
+            )
         embeds = self.embed(token_probs) if token_probs is not None else inputs_embeds
         assert embeds is not None
         if embeds.dim() != 3 or embeds.shape[-1] != self.embedding.weight.shape[1]:
@@ -164,17 +175,13 @@ class DifferentiableToxicity(nn.Module):
             return inner(inputs_embeds=embeds, attention_mask=attention_mask).logits
         if self._mode == "hf-direct":
             return self.model(inputs_embeds=embeds, attention_mask=attention_mask).logits
-        # MiniTextModel: swap the embedding lookup's output (and its lexicon's) for ours.
-        handles = [self.embedding.register_forward_hook(lambda _m, _i, _o: embeds)]
-        lexicon = getattr(self.model, "lexicon", None)
-        if isinstance(lexicon, nn.Embedding):
-            if token_probs is None:
-                raise InvalidInputError(
-                    "this model also scores tokens with a lexicon, which reads tokens rather "
-                    "than embeddings: pass token_probs (one_hot() shows the layout)"
-                )
-            expected = torch.matmul(token_probs.to(lexicon.weight.dtype), lexicon.weight)
-            handles.append(lexicon.register_forward_hook(lambda _m, _i, _o: expected))
+        # MiniTextModel(s): swap each embedding lookup's output (and its lexicon's) for ours.
+        if self._mode == "members":
+            assert token_probs is not None
+            members = list(cast(nn.ModuleList, self.model.members))
+            handles = [h for m in members for h in _swap_lookups(m, None, token_probs)]
+        else:
+            handles = _swap_lookups(self.model, embeds, token_probs)
         try:
             dummy = torch.zeros(batch, seq, dtype=torch.long, device=embeds.device)
             return self.model(dummy, attention_mask)
@@ -205,6 +212,31 @@ class DifferentiableToxicity(nn.Module):
         if self._toxic_index.numel() == 0:
             return probs.new_zeros(probs.shape[0])
         return probs.index_select(-1, self._toxic_index.to(probs.device)).amax(dim=-1)
+
+
+def _swap_lookups(
+    model: nn.Module, embeds: torch.Tensor | None, token_probs: torch.Tensor | None
+) -> list[torch.utils.hooks.RemovableHandle]:
+    """Hooks making a MiniTextModel's embedding lookup return ``embeds`` (default: the
+    expected embedding of ``token_probs``) and its lexicon's return ``token_probs @ lexicon``;
+    remove them after the forward pass."""
+    embedding = cast(nn.Embedding, model.embed)
+    if embeds is None:
+        assert token_probs is not None
+        embeds = torch.matmul(token_probs.to(embedding.weight.dtype), embedding.weight)
+    handles = [embedding.register_forward_hook(lambda _m, _i, _o: embeds)]
+    lexicon = getattr(model, "lexicon", None)
+    if isinstance(lexicon, nn.Embedding):
+        if token_probs is None:
+            for handle in handles:
+                handle.remove()
+            raise InvalidInputError(
+                "this model also scores tokens with a lexicon, which reads tokens rather "
+                "than embeddings: pass token_probs (one_hot() shows the layout)"
+            )
+        expected = torch.matmul(token_probs.to(lexicon.weight.dtype), lexicon.weight)
+        handles.append(lexicon.register_forward_hook(lambda _m, _i, _o: expected))
+    return handles
 
 
 def build(module: nn.Module, spec: ModelSpec, encoder: TextEncoder | None,

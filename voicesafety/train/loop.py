@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from ..backends.threads import resolve_threads, torch_threads
-from ..models.arch import MiniTextModel
+from ..models.arch import MiniTextModel, TextModel
 from ..text import TextEncoder
 from .tokenizer import UNK_ID, encode, train_tokenizer
 
@@ -186,13 +186,13 @@ def text_tensors(encoder: TextEncoder, texts: list[str]) -> tuple[torch.Tensor, 
 
 @torch.no_grad()
 def text_logits(
-    model: MiniTextModel, tok: Tokenizer, texts: Sequence[str], max_length: int
+    model: TextModel, tok: Tokenizer, texts: Sequence[str], max_length: int
 ) -> np.ndarray:
     """Logits ``[N, L]`` (batched by length; blank texts get a large negative logit, as the
     library gives them toxicity 0 without running the model)."""
     model.eval()
     encoder = TextEncoder(tok, max_length)
-    res = np.full((len(texts), model.classifier.out_features), -30.0, np.float32)
+    res = np.full((len(texts), model.num_labels), -30.0, np.float32)
     order = sorted((i for i in range(len(texts)) if texts[i].strip()), key=lambda i: len(texts[i]))
     for i in range(0, len(order), 256):
         idx = order[i : i + 256]
@@ -202,7 +202,7 @@ def text_logits(
 
 
 def predict_text(
-    model: MiniTextModel, tok: Tokenizer, texts: Sequence[str], max_length: int
+    model: TextModel, tok: Tokenizer, texts: Sequence[str], max_length: int
 ) -> np.ndarray:
     """Sigmoid scores ``[N, L]`` for a list of texts, encoded as the library does (blank texts
     score 0, as the library gives them toxicity 0 without running the model)."""
@@ -212,7 +212,7 @@ def predict_text(
 
 
 def heldout_loss(
-    model: MiniTextModel, tok: Tokenizer, texts: Sequence[str], y: np.ndarray,
+    model: TextModel, tok: Tokenizer, texts: Sequence[str], y: np.ndarray,
     toxic: np.ndarray, max_length: int, any_weight: float,
 ) -> float:
     """:func:`partial_label_loss` of ``model`` on a held-out set (no dropout)."""
