@@ -111,12 +111,14 @@ def test_gradient_path_takes_token_probs(pair) -> None:
         module(inputs_embeds=torch.zeros(1, 4, module.embedding.weight.shape[1]))
 
 
-def test_an_ensemble_needs_two_members() -> None:
+def test_construction_errors() -> None:
     model, _ = _first_member()
     with pytest.raises(ValueError, match="at least 2 members"):
         MiniTextEnsemble([model])
     with pytest.raises(ValueError, match="at least 2 members"):
         MiniTextEnsemble(1, vocab_size=10)
+    with pytest.raises(ValueError, match="member count with arch"):
+        MiniTextEnsemble([model, model], vocab_size=10)
 
 
 def test_the_shipped_text_model_is_a_pair() -> None:

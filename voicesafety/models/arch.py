@@ -527,6 +527,8 @@ class MiniTextEnsemble(nn.Module):
             arch: the members' :class:`MiniTextModel` arguments (when ``members`` is a count).
         """
         super().__init__()
+        if not isinstance(members, int) and arch:
+            raise ValueError("give a member count with arch, or trained members without it")
         models = (
             [MiniTextModel(**arch) for _ in range(members)]
             if isinstance(members, int)
