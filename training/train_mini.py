@@ -377,8 +377,8 @@ def train_text(
 
 
 def _fit_member(s: Settings, data: dict[str, TextSet], tok: Tokenizer) -> MiniTextModel:
-    """One text model on ``data`` with tokenizer ``tok`` (see :func:`train_text`)."""
-    seed_all(s.seed)
+    """One text model on ``data`` with tokenizer ``tok`` (see :func:`train_text`; ``fit_text``
+    seeds itself with ``s.seed``)."""
     train = data["train"]
     max_len = s.text_arch["max_length"]
     benign_src = np.array([src in _benign_only_sources() for src in train.source])

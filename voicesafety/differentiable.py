@@ -221,19 +221,18 @@ def _swap_lookups(
     expected embedding of ``token_probs``) and its lexicon's return ``token_probs @ lexicon``;
     remove them after the forward pass."""
     embedding = cast(nn.Embedding, model.embed)
+    lexicon = getattr(model, "lexicon", None)
+    if isinstance(lexicon, nn.Embedding) and token_probs is None:
+        raise InvalidInputError(
+            "this model also scores tokens with a lexicon, which reads tokens rather "
+            "than embeddings: pass token_probs (one_hot() shows the layout)"
+        )
     if embeds is None:
         assert token_probs is not None
         embeds = torch.matmul(token_probs.to(embedding.weight.dtype), embedding.weight)
     handles = [embedding.register_forward_hook(lambda _m, _i, _o: embeds)]
-    lexicon = getattr(model, "lexicon", None)
     if isinstance(lexicon, nn.Embedding):
-        if token_probs is None:
-            for handle in handles:
-                handle.remove()
-            raise InvalidInputError(
-                "this model also scores tokens with a lexicon, which reads tokens rather "
-                "than embeddings: pass token_probs (one_hot() shows the layout)"
-            )
+        assert token_probs is not None
         expected = torch.matmul(token_probs.to(lexicon.weight.dtype), lexicon.weight)
         handles.append(lexicon.register_forward_hook(lambda _m, _i, _o: expected))
     return handles
