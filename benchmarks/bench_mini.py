@@ -59,7 +59,7 @@ TEXTS = [
 def bench_text(bundle: Path, repeats: int) -> None:
     """Texts/s of the shipped text model vs its first member alone (see the module docstring)."""
     import voicesafety as vs
-    from voicesafety.models.arch import MiniTextEnsemble, save_mini
+    from voicesafety.models.arch import MiniTextEnsemble, save_mini, split_members
 
     folder = bundle / "text"
     model, config = load_mini(folder)
@@ -69,10 +69,9 @@ def bench_text(bundle: Path, repeats: int) -> None:
         n = len(model.members) if isinstance(model, MiniTextEnsemble) else 1
         folders = {f"shipped ({n} member{'s' if n > 1 else ''})": folder}
         if isinstance(model, MiniTextEnsemble):
-            arch = {k: v for k, v in config["arch"].items() if k != "members"}
             policy = json.loads((folder / "policy.json").read_text())
-            save_mini(model.members[0], {**config, "arch": arch}, Path(tmp) / "one",
-                      policy=policy, tokenizer=folder / "tokenizer.json")  # fmt: skip
+            save_mini(*split_members(model, config)[0], Path(tmp) / "one", policy=policy,
+                      tokenizer=folder / "tokenizer.json")  # fmt: skip
             folders["its first member alone"] = Path(tmp) / "one"
         for name, path in folders.items():
             clf = vs.Classifier.from_pretrained(path, backend="torch", device="cpu")

@@ -35,15 +35,12 @@ def _first_member(folder: Path, lexicon: bool) -> vs.Classifier:
     import json
 
     from voicesafety.formats.hub import embedded_path
-    from voicesafety.models.arch import MiniTextEnsemble, build_mini, load_mini, save_mini
+    from voicesafety.models.arch import build_mini, load_mini, save_mini, split_members
 
     src = embedded_path() / "text"
-    base, config = load_mini(src)
+    base, config = split_members(*load_mini(src))[0]
     assert config["arch"]["lexicon"] is True  # the shipped model has one
-    if isinstance(base, MiniTextEnsemble):  # the shipped model has two members
-        base = base.members[0]
-    arch = {k: v for k, v in config["arch"].items() if k != "members"}
-    config = {**config, "arch": {**arch, "lexicon": lexicon}}
+    config = {**config, "arch": {**config["arch"], "lexicon": lexicon}}
     model = build_mini(config)
     state = {k: v for k, v in base.state_dict().items() if lexicon or not k.startswith("lexicon.")}
     model.load_state_dict(state, strict=True)

@@ -15,7 +15,13 @@ import voicesafety as vs
 from voicesafety import export as ex
 from voicesafety.errors import InvalidInputError
 from voicesafety.formats.hub import embedded_path
-from voicesafety.models.arch import MiniTextEnsemble, MiniTextModel, load_mini, save_mini
+from voicesafety.models.arch import (
+    MiniTextEnsemble,
+    MiniTextModel,
+    load_mini,
+    save_mini,
+    split_members,
+)
 
 TEXTS = ["you are trash", "gg wp", "go away loser you are an idiot", "nice shot", "I love hummus"]
 
@@ -23,11 +29,7 @@ TEXTS = ["you are trash", "gg wp", "go away loser you are an idiot", "nice shot"
 def _first_member() -> tuple[MiniTextModel, dict]:
     """The shipped text model's first member (the shipped model itself if it has one) and its
     single-model config."""
-    model, config = load_mini(embedded_path() / "text")
-    if isinstance(model, MiniTextEnsemble):
-        model = model.members[0]
-    arch = {k: v for k, v in config["arch"].items() if k != "members"}
-    return model, {**config, "arch": arch}
+    return split_members(*load_mini(embedded_path() / "text"))[0]
 
 
 def _second_member() -> MiniTextModel:
@@ -124,3 +126,16 @@ def test_construction_errors() -> None:
 def test_the_shipped_text_model_is_a_pair() -> None:
     model, config = load_mini(embedded_path() / "text")
     assert isinstance(model, MiniTextEnsemble) and len(model.members) == config["arch"]["members"]
+
+
+def test_split_members_gives_each_member_with_a_single_model_config(folders) -> None:
+    pair, config = load_mini(folders["pair"])
+    parts = split_members(pair, config)
+    assert [m for m, _ in parts] == list(pair.members)
+    for _, cfg in parts:
+        assert "members" not in cfg["arch"] and config["arch"]["members"] == 2
+        assert cfg["arch"] == {k: v for k, v in config["arch"].items() if k != "members"}
+    single, cfg1 = load_mini(folders["first"])
+    assert split_members(single, cfg1) == [(single, cfg1)]
+    with pytest.raises(TypeError, match="text model"):
+        split_members(torch.nn.Linear(2, 2), cfg1)

@@ -267,6 +267,48 @@ def test_partial_label_loss_ignores_unknown_labels_and_trains_the_max_on_any_tox
     assert (logits.grad[1] <= 0).all() and logits.grad[1].sum() < 0  # the max is pushed up
 
 
+def test_the_any_toxic_max_runs_over_the_allowed_labels_only() -> None:
+    from training.train_mini import partial_label_loss
+
+    y = torch.full((2, len(LABELS)), float("nan"))
+    toxic = torch.tensor([1.0, 1.0])
+    sexual, harassment = LABELS.index("Sexual"), LABELS.index("Harassment")
+    allowed = torch.zeros(2, len(LABELS), dtype=torch.bool)
+    allowed[0, harassment] = True  # row 1 allows no label: it falls back to all of them
+    logits = torch.zeros(2, len(LABELS))
+    logits[:, sexual] = 3.0  # the label the model already scores highest
+    logits.requires_grad_(True)
+    partial_label_loss(logits, y, toxic, 1.0, allowed).backward()
+    g = logits.grad
+    assert g[0, harassment] < 0 and torch.count_nonzero(g[0]) == 1  # not the Sexual sink
+    assert g[1, sexual] < 0 and torch.count_nonzero(g[1]) == 1  # every label allowed
+    logits.grad = None
+    partial_label_loss(logits, y, toxic, 1.0).backward()  # the default: every label
+    assert logits.grad[0, sexual] < 0 and logits.grad[0, harassment] == 0
+
+
+def test_any_label_mask_limits_only_real_toxic_rows_without_a_known_label() -> None:
+    from training.train_mini import Settings, TextSet, any_label_mask
+
+    y = np.full((5, len(LABELS)), np.nan, np.float32)
+    y[1, LABELS.index("Sexual")] = 1.0  # a known positive explains the flag itself
+    y[3] = 0.0  # a benign row
+    ts = TextSet(["you moron", "b", "c", "d", "what the f*ck is this shit"], y,
+                 np.array([1, 1, 1, 0, 1], np.float32),
+                 np.array([False, False, True, False, False]),
+                 ["toxic_spans", "convabuse", "synthetic", "sgd", "hatexplain"])  # fmt: skip
+    s = Settings()
+    mask = any_label_mask(ts, s)
+    assert mask is not None
+    # Profanity only where there is a swear word to explain the flag
+    assert [lab for lab, ok in zip(LABELS, mask[0]) if ok] == ["Discrimination", "Harassment"]
+    assert [lab for lab, ok in zip(LABELS, mask[4]) if ok] == list(s.real_any_labels)
+    assert mask[1:4].all()
+    plain = any_label_mask(ts, replace(s, real_any_needs={}))
+    assert plain is not None and (plain[0] == plain[4]).all()
+    assert any_label_mask(ts, replace(s, real_any_labels=())) is None
+
+
 def test_evaluate_uses_known_labels_and_reports_the_benign_flag_rate() -> None:
     from training.metrics import evaluate
 

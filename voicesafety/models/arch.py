@@ -641,6 +641,25 @@ def load_mini(folder: Path) -> tuple[nn.Module, dict[str, Any]]:
     return model, config
 
 
+def split_members(
+    model: nn.Module, config: dict[str, Any]
+) -> list[tuple[MiniTextModel, dict[str, Any]]]:
+    """Each member of a text model with the single-model ``config.json`` it would be saved
+    with (``arch`` without ``members``); a single :class:`MiniTextModel` is its own one member.
+
+    For looking at one member alone (its scores, its speed): ``save_mini(*split_members(model,
+    config)[0], folder, ...)`` writes the first member as a model folder of its own.
+    """
+    if isinstance(model, MiniTextEnsemble):
+        models = [cast(MiniTextModel, m) for m in model.members]
+    elif isinstance(model, MiniTextModel):
+        models = [model]
+    else:
+        raise TypeError(f"expected a text model, got {type(model).__name__}")
+    arch = {k: v for k, v in config["arch"].items() if k != "members"}
+    return [(m, {**config, "arch": dict(arch)}) for m in models]
+
+
 def load_policy(folder: Path) -> dict[str, Any]:
     """Read ``policy.json`` from a mini model folder (0.5 for every label when absent)."""
     path = Path(folder) / "policy.json"

@@ -164,17 +164,32 @@ def length_batches(
 
 
 def partial_label_loss(
-    logits: torch.Tensor, y: torch.Tensor, toxic: torch.Tensor, any_weight: float
+    logits: torch.Tensor,
+    y: torch.Tensor,
+    toxic: torch.Tensor,
+    any_weight: float,
+    any_labels: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """BCE on the known labels (NaN = unknown, masked) plus BCE of the max logit against the
     "any toxic" flag, so a source with only toxic / not toxic still trains every head: a toxic
     row pushes its most likely label up, a benign one pushes all of them down. Targets may be
-    soft (a teacher's scores)."""
+    soft (a teacher's scores).
+
+    ``any_labels`` (``[B, L]`` bool, default every label) limits the max of each row to the
+    labels that may explain its flag. Without it, a toxic row of unknown category pushes up
+    whichever label the model already scores highest, and one seed of the embedded recipe
+    learned to put insults under Sexual that way (docs/models.md). A row with no label allowed
+    uses them all.
+    """
     known = ~torch.isnan(y)
     bce = F.binary_cross_entropy_with_logits(logits, torch.nan_to_num(y), reduction="none")
     loss = (bce * known).sum() / known.sum().clamp(min=1)
     if any_weight > 0:
-        loss = loss + any_weight * F.binary_cross_entropy_with_logits(logits.amax(dim=1), toxic)
+        top = logits
+        if any_labels is not None:
+            allowed = any_labels | ~any_labels.any(dim=1, keepdim=True)
+            top = logits.masked_fill(~allowed, float("-inf"))
+        loss = loss + any_weight * F.binary_cross_entropy_with_logits(top.amax(dim=1), toxic)
     return loss
 
 
@@ -213,13 +228,14 @@ def predict_text(
 
 def heldout_loss(
     model: TextModel, tok: Tokenizer, texts: Sequence[str], y: np.ndarray,
-    toxic: np.ndarray, max_length: int, any_weight: float,
+    toxic: np.ndarray, max_length: int, any_weight: float, any_labels: np.ndarray | None = None,
 ) -> float:
     """:func:`partial_label_loss` of ``model`` on a held-out set (no dropout)."""
     logits = torch.from_numpy(text_logits(model, tok, texts, max_length))
     return float(partial_label_loss(
         logits, torch.from_numpy(np.asarray(y, np.float32)),
         torch.from_numpy(np.asarray(toxic, np.float32)), any_weight,
+        None if any_labels is None else torch.from_numpy(np.asarray(any_labels, bool)),
     ))  # fmt: skip
 
 
@@ -243,6 +259,7 @@ def fit_lexicon(
     sampler: EpochSampler,
     settings: TextSettings,
     say: Callable[[str], None],
+    any_labels: torch.Tensor | None = None,
 ) -> None:
     """Fit ``model``'s lexicon and output bias alone (logits = lexicon + bias), in place.
 
@@ -271,7 +288,8 @@ def fit_lexicon(
             ids, mask = ids_all[idx], mask_all[idx]
             keep = int(mask.sum(dim=1).max())
             logits = model.lexical_logits(ids[:, :keep], mask[:, :keep]) + model.classifier.bias
-            loss = partial_label_loss(logits, y[idx], toxic[idx], s.any_weight)
+            allowed = None if any_labels is None else any_labels[idx]
+            loss = partial_label_loss(logits, y[idx], toxic[idx], s.any_weight, allowed)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -293,6 +311,7 @@ def _fit_text(
     augment: Augment | None = None,
     log: Callable[[str], None] | None = None,
     desc: str = "text model",
+    any_labels: np.ndarray | None = None,
 ) -> TextFit:
     """Train a tokenizer (unless given) and a :class:`MiniTextModel` on ``(texts, y)``.
 
@@ -312,6 +331,8 @@ def _fit_text(
         augment: on-the-fly rephrasing of training texts.
         log: where per-epoch lines go (default: the progress bar's ``write``).
         desc: progress bar label.
+        any_labels: ``[N, L]`` bool, the labels the "any toxic" max of each row runs over
+            (see :func:`partial_label_loss`; default every label).
     """
     from tqdm import tqdm
 
@@ -324,9 +345,12 @@ def _fit_text(
     sampler = sampler if sampler is not None else EpochSampler.every_row(len(texts))
     y_all = torch.from_numpy(np.asarray(y, np.float32))
     tox_all = torch.from_numpy(np.asarray(toxic, np.float32))
+    if any_labels is not None and np.shape(any_labels) != y_all.shape:
+        raise ValueError(f"any_labels has shape {np.shape(any_labels)}; y has {tuple(y_all.shape)}")
+    any_all = None if any_labels is None else torch.from_numpy(np.asarray(any_labels, bool))
     say = log or tqdm.write
     if model.lexicon is not None and s.lexicon_epochs > 0:
-        fit_lexicon(model, encoder, texts, y_all, tox_all, sampler, s, say)
+        fit_lexicon(model, encoder, texts, y_all, tox_all, sampler, s, say, any_all)
         if s.lexicon_freeze:
             model.lexicon.requires_grad_(False)
     trained = [p for p in model.parameters() if p.requires_grad]
@@ -353,7 +377,10 @@ def _fit_text(
             if s.token_dropout > 0:  # replace random real tokens by <unk>
                 drop = (torch.rand(ids.shape, generator=g) < s.token_dropout) & (mask > 0)
                 ids = ids.masked_fill(drop, UNK_ID)
-            loss = partial_label_loss(model(ids, mask), y_all[idx], tox_all[idx], s.any_weight)
+            allowed = None if any_all is None else any_all[idx]
+            loss = partial_label_loss(
+                model(ids, mask), y_all[idx], tox_all[idx], s.any_weight, allowed
+            )
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(trained, 1.0)
@@ -393,6 +420,6 @@ def fit_text(
 ) -> TextFit:
     """Train a tokenizer (unless given) and a :class:`MiniTextModel` on ``(texts, y)``, on
     ``settings.threads`` torch threads (see :func:`_fit_text` for the options:
-    ``criterion``, ``tokenizer``, ``sampler``, ``augment``, ``log``, ``desc``)."""
+    ``criterion``, ``tokenizer``, ``sampler``, ``augment``, ``log``, ``desc``, ``any_labels``)."""
     with torch_threads(resolve_threads(settings.threads)):
         return _fit_text(texts, y, toxic, settings, **options)
