@@ -288,7 +288,7 @@ def test_the_any_toxic_max_runs_over_the_allowed_labels_only() -> None:
 
 
 def test_any_label_mask_limits_only_real_toxic_rows_without_a_known_label() -> None:
-    from training.train_mini import Settings, TextSet, any_label_mask
+    from training.train_mini import SWEAR_PATTERN, Settings, TextSet, any_label_mask
 
     y = np.full((5, len(LABELS)), np.nan, np.float32)
     y[1, LABELS.index("Sexual")] = 1.0  # a known positive explains the flag itself
@@ -297,15 +297,17 @@ def test_any_label_mask_limits_only_real_toxic_rows_without_a_known_label() -> N
                  np.array([1, 1, 1, 0, 1], np.float32),
                  np.array([False, False, True, False, False]),
                  ["toxic_spans", "convabuse", "synthetic", "sgd", "hatexplain"])  # fmt: skip
-    s = Settings()
+    s = Settings()  # the shipped recipe: the three labels on every unexplained real row
     mask = any_label_mask(ts, s)
     assert mask is not None
-    # Profanity only where there is a swear word to explain the flag
-    assert [lab for lab, ok in zip(LABELS, mask[0]) if ok] == ["Discrimination", "Harassment"]
-    assert [lab for lab, ok in zip(LABELS, mask[4]) if ok] == list(s.real_any_labels)
+    for row in (0, 4):
+        assert [lab for lab, ok in zip(LABELS, mask[row]) if ok] == list(s.real_any_labels)
     assert mask[1:4].all()
-    plain = any_label_mask(ts, replace(s, real_any_needs={}))
-    assert plain is not None and (plain[0] == plain[4]).all()
+    # with real_any_needs, Profanity only where a swear word could explain the flag
+    needs = any_label_mask(ts, replace(s, real_any_needs={"Profanity": SWEAR_PATTERN}))
+    assert needs is not None
+    assert [lab for lab, ok in zip(LABELS, needs[0]) if ok] == ["Discrimination", "Harassment"]
+    assert (needs[4] == mask[4]).all() and (needs[1:4] == mask[1:4]).all()
     assert any_label_mask(ts, replace(s, real_any_labels=())) is None
 
 
