@@ -59,7 +59,7 @@ TEXTS = [
 def bench_text(bundle: Path, repeats: int) -> None:
     """Texts/s of the shipped text model vs its first member alone (see the module docstring)."""
     import voicesafety as vs
-    from voicesafety.models.arch import MiniTextEnsemble, save_mini, split_members
+    from voicesafety.models.arch import MiniTextEnsemble, load_policy, save_mini, split_members
 
     folder = bundle / "text"
     model, config = load_mini(folder)
@@ -69,8 +69,8 @@ def bench_text(bundle: Path, repeats: int) -> None:
         n = len(model.members) if isinstance(model, MiniTextEnsemble) else 1
         folders = {f"shipped ({n} member{'s' if n > 1 else ''})": folder}
         if isinstance(model, MiniTextEnsemble):
-            policy = json.loads((folder / "policy.json").read_text())
-            save_mini(*split_members(model, config)[0], Path(tmp) / "one", policy=policy,
+            save_mini(*split_members(model, config)[0], Path(tmp) / "one",
+                      policy=load_policy(folder),
                       tokenizer=folder / "tokenizer.json")  # fmt: skip
             folders["its first member alone"] = Path(tmp) / "one"
         for name, path in folders.items():

@@ -32,10 +32,14 @@ def mini():
 
 def _first_member(folder: Path, lexicon: bool) -> vs.Classifier:
     """The embedded text model's first member alone, with or without its lexicon."""
-    import json
-
     from voicesafety.formats.hub import embedded_path
-    from voicesafety.models.arch import build_mini, load_mini, save_mini, split_members
+    from voicesafety.models.arch import (
+        build_mini,
+        load_mini,
+        load_policy,
+        save_mini,
+        split_members,
+    )
 
     src = embedded_path() / "text"
     base, config = split_members(*load_mini(src))[0]
@@ -44,8 +48,7 @@ def _first_member(folder: Path, lexicon: bool) -> vs.Classifier:
     model = build_mini(config)
     state = {k: v for k, v in base.state_dict().items() if lexicon or not k.startswith("lexicon.")}
     model.load_state_dict(state, strict=True)
-    policy = json.loads((src / "policy.json").read_text())
-    save_mini(model, config, folder, policy=policy, tokenizer=src / "tokenizer.json")
+    save_mini(model, config, folder, policy=load_policy(src), tokenizer=src / "tokenizer.json")
     return vs.Classifier.from_pretrained(folder, backend="torch", device="cpu")
 
 

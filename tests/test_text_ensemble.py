@@ -4,7 +4,6 @@ scores (the members' mean logit), every backend and the gradient path (the recip
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from voicesafety.models.arch import (
     MiniTextEnsemble,
     MiniTextModel,
     load_mini,
+    load_policy,
     save_mini,
     split_members,
 )
@@ -45,8 +45,7 @@ def _second_member() -> MiniTextModel:
 
 def _save(model: torch.nn.Module, config: dict, folder: Path) -> Path:
     src = embedded_path() / "text"
-    policy = json.loads((src / "policy.json").read_text())
-    save_mini(model, config, folder, policy=policy, tokenizer=src / "tokenizer.json")
+    save_mini(model, config, folder, policy=load_policy(src), tokenizer=src / "tokenizer.json")
     return folder
 
 
