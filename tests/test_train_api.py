@@ -267,6 +267,97 @@ def test_bad_data_is_refused_with_the_fix(tmp_path: Path, content: str, name: st
     assert main(["train", "text", str(path), "--out", str(tmp_path / "m"), "--dry-run"]) == 2
 
 
+@pytest.fixture(scope="module")
+def mixed_set(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    """Real per-label rows joined to a real binary corpus, as a platform would: ``hate`` from
+    Stormfront's hate sentences, ``insult`` from ConvAbuse's harassment turns, benign
+    Topical-Chat turns with both labels 0, and toxic news comments (toxic_spans, toxic only)
+    with empty label cells and ``toxic`` = 1. Also 150 further toxic news comments, never
+    trained on, to probe which label such text lands on."""
+    hate = [r["text"] for r in _real("stormfront") if r["toxic"] == "1"][:400]
+    insult = [r["text"] for r in _real("convabuse") if r["Harassment"] == "1"][:200]
+    news = [r["text"] for r in _real("toxic_spans")]
+    chat = [r["text"] for r in _real("topical_chat")][:800]
+    rows = ([[t, 1, "", ""] for t in hate] + [[t, "", 1, 1] for t in insult]
+            + [[t, 0, 0, 0] for t in chat] + [[t, "", "", 1] for t in news[:600]])
+    random.Random(1).shuffle(rows)
+    path = tmp_path_factory.mktemp("mixed") / "mixed.csv"
+    return _write_csv(path, ["text", "hate", "insult", "toxic"], rows), news[600:750]
+
+
+def _hate_minus_insult(res, probe: list[str]) -> float:
+    scores = res.load().score_text(probe, as_tensor=True)  # columns: hate, insult
+    return float((scores[:, 0] - scores[:, 1]).mean())
+
+
+def test_any_column_trains_rows_of_unknown_category_on_the_labels_named(
+    tmp_path: Path, mixed_set: tuple[Path, list[str]]
+) -> None:
+    """``any_column``: the toxic-only rows count as positives in the report and train the max
+    over the labels; ``any_labels`` decides which label they push up, so unseen real news
+    comments score higher on ``insult`` than on ``hate``, or the reverse, by that choice
+    alone."""
+    path, probe = mixed_set
+    s = TextSettings(epochs=3, **{**SMALL, "arch": {**SMALL["arch"], "lexicon": True}})
+    runs = {lab: train_text(path, tmp_path / lab, any_column="toxic", any_labels=[lab],
+                            settings=s) for lab in ("insult", "hate")}  # fmt: skip
+    res = runs["insult"]
+    assert res.report["data"]["rows_any_only"] == 600
+    assert res.report["data"]["any_labels"] == "insult"
+    assert res.load().text_labels == ["hate", "insult"]  # the any column is no label
+    h = res.report["heldout"]  # ~60 toxic-only rows of 200: positives, not negatives
+    assert h["positives"] > 100 and h["binarized_ap"] > 0.8, h
+    gap = {lab: _hate_minus_insult(r, probe) for lab, r in runs.items()}
+    assert gap["insult"] < 0.0 < gap["hate"], gap  # measured -0.29 / +0.79
+
+
+@pytest.mark.parametrize(("rows", "kwargs", "message"), [
+    ([["you idiot", "", "1"], ["hi", "0", ""]], {"any_labels": ["spam"]},
+     "any_labels names 'spam'"),
+    ([["you idiot", "1", "0"], ["hi", "0", "0"]], {}, "says not toxic.*'insult' is 1"),
+    ([["you idiot", "0", "1"], ["hi", "0", "0"]], {}, "says toxic.*every label is < 0.5"),
+    ([["you idiot", "", ""], ["hi", "0", "0"]], {}, "no value in 'toxic' nor in any label"),
+    ([["you idiot", "1", "yes please"], ["hi", "0", "0"]], {}, "not a label or score"),
+])
+def test_any_column_refuses_contradictions_with_the_fix(
+    tmp_path: Path, rows: list[list[str]], kwargs: dict, message: str
+) -> None:
+    path = _write_csv(tmp_path / "d.csv", ["text", "insult", "toxic"], rows * 30)
+    with pytest.raises(InvalidInputError, match=message):
+        train_text(path, tmp_path / "m", any_column="toxic", dry_run=True, **kwargs)
+    cli = ["train", "text", str(path), "--out", str(tmp_path / "m"), "--any-column", "toxic",
+           "--dry-run"] + (["--any-labels", "spam"] if kwargs else [])  # fmt: skip
+    assert main(cli) == 2
+    with pytest.raises(InvalidInputError, match="no column 'tox'.*--any-column"):
+        train_text(path, tmp_path / "m", any_column="tox", dry_run=True)
+
+
+def test_any_column_from_the_command_line(tmp_path: Path) -> None:
+    rows = ([[f"you idiot number {i}", "1", ""] for i in range(20)]
+            + [[f"you moron number {i}", "", "1"] for i in range(20)]
+            + [[f"have fun number {i}", "0", "0"] for i in range(40)])  # fmt: skip
+    path = _write_csv(tmp_path / "d.csv", ["text", "insult", "toxic"], rows)
+    out = tmp_path / "m"
+    assert main(["train", "text", str(path), "--out", str(out), "--any-column", "toxic",
+                 "--any-labels", "insult", "--dry-run"]) == 0  # fmt: skip
+    report = json.loads((out / "report.json").read_text())
+    assert report["data"]["any_column"] == "toxic" and report["data"]["rows_any_only"] == 20
+    assert Classifier.from_pretrained(out).text_labels == ["insult"]
+
+
+def test_any_label_mask_limits_only_toxic_rows_without_a_known_positive() -> None:
+    from voicesafety.train.data import any_label_mask
+
+    y = np.array([[np.nan, np.nan], [1.0, np.nan], [np.nan, np.nan], [0.0, np.nan]], np.float32)
+    toxic = np.array([1.0, 1.0, 0.0, 1.0], np.float32)
+    mask = any_label_mask(y, toxic, ["a", "b"], ["b"])
+    assert mask is not None
+    assert mask.tolist() == [[False, True], [True, True], [True, True], [False, True]]
+    only = any_label_mask(y, toxic, ["a", "b"], ["b"], rows=np.array([0, 0, 0, 1], bool))
+    assert only is not None and only[0].all() and not only[3, 0]
+    assert any_label_mask(y, toxic, ["a", "b"], None) is None
+
+
 def test_too_few_rows_for_a_heldout_split(tmp_path: Path) -> None:
     path = _write_csv(tmp_path / "d.csv", ["text", "toxic"], [["a b", 1], ["c d", 0]])
     with pytest.raises(InvalidInputError, match="too few"):

@@ -64,6 +64,7 @@ from voicesafety.models.arch import (
     load_mini,
 )
 from voicesafety.train import audio_loop as AL
+from voicesafety.train.data import any_label_mask as limit_any_labels
 from voicesafety.train.folder import save_audio_model, save_text_model
 from voicesafety.train.loop import (
     EpochSampler,
@@ -349,10 +350,10 @@ def any_label_mask(ts: TextSet, s: Settings) -> np.ndarray | None:
     (``None`` when ``s.real_any_labels`` is empty: every label everywhere)."""
     if not s.real_any_labels:
         return None
-    mask = np.ones(ts.y.shape, bool)
-    known_pos = (np.nan_to_num(ts.y, nan=0.0) >= 0.5).any(axis=1)
-    unexplained = ~ts.synthetic.astype(bool) & (ts.toxic > 0.5) & ~known_pos
-    mask[unexplained] = np.isin(LABELS, s.real_any_labels)
+    real = ~ts.synthetic.astype(bool)
+    mask = limit_any_labels(ts.y, ts.toxic, LABELS, s.real_any_labels, rows=real)
+    assert mask is not None
+    unexplained = real & (ts.toxic >= 0.5) & ~(np.nan_to_num(ts.y, nan=0.0) >= 0.5).any(axis=1)
     for lab, pattern in s.real_any_needs.items():
         if lab in s.real_any_labels:
             found = re.compile(pattern, re.IGNORECASE).search

@@ -67,7 +67,8 @@ def _run_train_text(args: argparse.Namespace) -> int:
 
     return _done(train_text(
         args.data, args.out, text_column=args.text_column,
-        label_columns=_columns(args.label_columns), settings=_text_settings(args),  # type: ignore[arg-type]
+        label_columns=_columns(args.label_columns), any_column=args.any_column,
+        any_labels=_columns(args.any_labels), settings=_text_settings(args),  # type: ignore[arg-type]
         heldout=args.heldout, seed=args.seed, dry_run=args.dry_run,
     ))  # fmt: skip
 
@@ -108,7 +109,14 @@ def add_train(sub: Subparsers) -> None:
     )  # fmt: skip
     t.add_argument("data", help="CSV, TSV, JSONL (each may be .gz) or Parquet file")
     t.add_argument("--label-columns", default=None,
-                   help="comma-separated label columns (default: every column but the text)")
+                   help="comma-separated label columns (default: every column but the text "
+                   "and --any-column)")  # fmt: skip
+    t.add_argument("--any-column", default=None,
+                   help="column of toxic / not toxic for rows whose category is unknown (leave "
+                   "their label cells empty); it trains the max over the labels")  # fmt: skip
+    t.add_argument("--any-labels", default=None,
+                   help="comma-separated labels that --any-column's toxic rows may push up "
+                   "(default: all); stops one label becoming the catch-all")  # fmt: skip
     _text_knobs(t)
     _common(t)
     t.set_defaults(func=_run_train_text)

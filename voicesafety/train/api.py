@@ -33,6 +33,9 @@ from .audio_loop import (
 )
 from .calibrate import f1_thresholds
 from .data import (
+    any_column_of,
+    any_label_mask,
+    any_targets,
     label_matrix,
     read_table,
     read_texts,
@@ -80,10 +83,13 @@ def _ap(y: np.ndarray, p: np.ndarray) -> float | None:
     return float(sklearn_metrics().average_precision_score(yk, p[known]))
 
 
-def heldout_metrics(y: np.ndarray, p: np.ndarray, labels: Sequence[str]) -> dict[str, Any]:
+def heldout_metrics(
+    y: np.ndarray, p: np.ndarray, labels: Sequence[str], toxic: np.ndarray | None = None
+) -> dict[str, Any]:
     """Per-label AP (targets >= 0.5 are positives), binarized AP (the max score against "any
-    label"), and the mean max score of positive and negative rows (class separation)."""
-    anyy = np.nanmax(np.where(np.isnan(y), -np.inf, y), axis=1)
+    label", or against ``toxic`` where given), and the mean max score of positive and negative
+    rows (class separation)."""
+    anyy = np.nanmax(np.where(np.isnan(y), -np.inf, y), axis=1) if toxic is None else toxic
     top = p.max(axis=1)
     pos, neg = anyy >= 0.5, anyy < 0.5
     return {
@@ -212,13 +218,20 @@ def _text_settings(settings: TextSettings | None, dry_run: bool, seed: int) -> T
 def _fit_text_student(
     texts: list[str], y: np.ndarray, labels: list[str], out: Path, s: TextSettings,
     heldout: float, kind: str, data_info: dict[str, Any],
+    toxic: np.ndarray | None = None, any_labels: Sequence[str] | None = None,
 ) -> tuple[TrainResult, dict[str, np.ndarray], Classifier]:
+    """Split, fit, calibrate on dev, save and report. ``toxic`` is each row's "any toxic"
+    target (default: the max of its known labels); ``any_labels`` limits which labels that
+    loss may push up on toxic rows with no known positive label (:func:`any_label_mask`)."""
     t0 = time.time()
     n = len(texts)
     train, dev, test = split_rows(n, s.seed, heldout)
-    toxic = np.nanmax(np.where(np.isnan(y), -np.inf, y), axis=1).astype(np.float32)
-    if len(labels) == 1:  # the "any" loss would repeat the label's own loss
+    own_max = toxic is None
+    if toxic is None:
+        toxic = np.nanmax(np.where(np.isnan(y), -np.inf, y), axis=1).astype(np.float32)
+    if len(labels) == 1 and own_max:  # the "any" loss would repeat the label's own loss
         s = replace(s, any_weight=0.0)
+    mask = any_label_mask(y, toxic, labels, any_labels)
     distil_fix = ("give texts the teacher scores >= 0.5 for it (the student keeps the "
                   "teacher's labels)")
     no_positive = warn_labels_without_positives(  # stacklevel 4: the user's train / distil call
@@ -233,8 +246,9 @@ def _fit_text_student(
     tok = train_tokenizer(pick(train), vocab_size=s.vocab_size)
     fit = fit_text(
         pick(train), y[train], toxic[train], s, tokenizer=tok,
+        any_labels=None if mask is None else mask[train],
         criterion=lambda m: heldout_loss(m, tok, dev_texts, y[dev], toxic[dev], max_len,
-                                         s.any_weight),
+                                         s.any_weight, None if mask is None else mask[dev]),
     )  # fmt: skip
     p_dev = predict_text(fit.model, fit.tokenizer, dev_texts, max_len)
     thresholds = f1_thresholds(y[dev], p_dev, labels)
@@ -252,7 +266,7 @@ def _fit_text_student(
                      "stopped_early": fit.stopped_early, "history": fit.history,
                      "settings": {k: v for k, v in vars(s).items()},
                      "wall_s": time.time() - t0},
-        "heldout": heldout_metrics(y[test], p_test, labels),
+        "heldout": heldout_metrics(y[test], p_test, labels, toxic[test]),
         "policy": thresholds,
         "policy_source": "F1-optimal per label on the dev split",
         "size_speed": {
@@ -271,6 +285,8 @@ def train_text(
     *,
     text_column: str = "text",
     label_columns: Sequence[str] | None = None,
+    any_column: str | None = None,
+    any_labels: Sequence[str] | None = None,
     settings: TextSettings | None = None,
     heldout: float = 0.2,
     seed: int = 0,
@@ -284,7 +300,16 @@ def train_text(
             (multilabel); an empty cell is "unknown" (left out of the loss).
         out: the model folder to write (``Classifier.from_pretrained(out)`` loads it).
         text_column: the column of texts.
-        label_columns: the label columns (default: every column but ``text_column``).
+        label_columns: the label columns (default: every column but ``text_column`` and
+            ``any_column``).
+        any_column: a column of toxic / not toxic (0/1 or [0, 1]; empty = unknown) for rows
+            whose category is not known, e.g. a binary corpus joined to a per-label one with
+            the label cells of its rows left empty. It trains the max over the labels, not a
+            label of its own; the model still has only the label columns. Default: the max of
+            each row's known labels.
+        any_labels: the labels that loss may push up on a toxic row with no known positive
+            label (default: all). Without a limit one label can become the catch-all for
+            such rows; name the labels that toxic text of unknown category may mean.
         settings: the trainer's knobs (default :class:`TextSettings` with ``seed``).
         heldout: share of rows held out (seeded): half for early stopping and the policy,
             half for the report.
@@ -298,12 +323,21 @@ def train_text(
     path = Path(data)
     columns, rows = read_table(path)
     texts = text_column_of(path, columns, rows, text_column)
-    labels, y = label_matrix(path, columns, rows, label_columns, exclude=[text_column])
+    flag = any_column_of(path, columns, rows, any_column) if any_column else None
+    exclude = [text_column] + ([any_column] if any_column else [])
+    labels, y = label_matrix(path, columns, rows, label_columns, exclude=exclude,
+                             allow_empty=flag is not None)  # fmt: skip
+    toxic = any_targets(path, flag, y, labels, any_column or "")
     s = _text_settings(settings, dry_run, seed)
     if dry_run:
-        texts, y = texts[:DRY_RUN_ROWS], y[:DRY_RUN_ROWS]
+        texts, y, toxic = texts[:DRY_RUN_ROWS], y[:DRY_RUN_ROWS], toxic[:DRY_RUN_ROWS]
+    info: dict[str, Any] = {"file": path.name, "dry_run": dry_run}
+    if any_column:
+        info.update(any_column=any_column,
+                    rows_any_only=int(np.isnan(y).all(axis=1).sum()),
+                    any_labels=", ".join(any_labels) if any_labels else "all")  # fmt: skip
     result, _, _ = _fit_text_student(texts, y, labels, Path(out), s, heldout, "train text",
-                                     {"file": path.name, "dry_run": dry_run})  # fmt: skip
+                                     info, toxic=toxic, any_labels=any_labels)  # fmt: skip
     _write_report(result.folder, result.report)
     return result
 

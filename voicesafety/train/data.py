@@ -148,10 +148,11 @@ def _score(value: object, where: str, column: str) -> float:
 
 def label_matrix(
     path: Path, columns: Sequence[str], rows: Sequence[dict[str, object]],
-    label_columns: Sequence[str] | None, exclude: Sequence[str],
+    label_columns: Sequence[str] | None, exclude: Sequence[str], allow_empty: bool = False,
 ) -> tuple[list[str], np.ndarray]:
     """``(labels, y [N, L])``: the label columns (default: every column not in ``exclude``)
-    as floats in [0, 1], NaN for an empty cell (unknown)."""
+    as floats in [0, 1], NaN for an empty cell (unknown). A row with every cell empty is an
+    error unless ``allow_empty`` (the caller then checks it has a target elsewhere)."""
     labels = list(label_columns) if label_columns else [c for c in columns if c not in exclude]
     if not labels:
         raise InvalidInputError(
@@ -169,12 +170,97 @@ def label_matrix(
         np.float32,
     ).reshape(len(rows), len(labels))
     empty = np.flatnonzero(np.isnan(y).all(axis=1))
-    if len(empty):
+    if len(empty) and not allow_empty:
         raise InvalidInputError(
             f"{_row_name(path, int(empty[0]))} has no value in any label column "
             f"({', '.join(labels)}); fill it in or remove the row"
         )
     return labels, y
+
+
+def any_column_of(
+    path: Path, columns: Sequence[str], rows: Sequence[dict[str, object]], column: str
+) -> np.ndarray:
+    """The values ``[N]`` of a toxic / not toxic column (see :func:`any_targets`), NaN where
+    empty."""
+    if column not in columns:
+        raise InvalidInputError(
+            f"{path.name} has no column {column!r} (columns: {', '.join(map(str, columns))}); "
+            "fix --any-column (any_column=...)"
+        )
+    return np.array([_score(r.get(column), _row_name(path, i), column)
+                     for i, r in enumerate(rows)], np.float32)  # fmt: skip
+
+
+def any_targets(
+    path: Path, flag: np.ndarray | None, y: np.ndarray, labels: Sequence[str], column: str = ""
+) -> np.ndarray:
+    """The "any toxic" target ``[N]`` of each row: its value in the toxic / not toxic column
+    ``flag`` (:func:`any_column_of`, named ``column``) where it has one, else the max of its
+    known labels.
+
+    Such a column serves rows whose category is unknown, e.g. a binary corpus joined to a
+    per-label one (the label cells of its rows left empty). Without it (``flag`` None) the
+    target is the max of the known labels.
+
+    Raises:
+        InvalidInputError: a row has no target at all, or contradicts itself (not toxic with
+            a label >= 0.5, or toxic with every label known and < 0.5).
+    """
+    known = ~np.isnan(y)
+    top = np.where(known.any(axis=1), np.max(np.where(known, y, -np.inf), axis=1), np.nan)
+    if flag is None:
+        return top.astype(np.float32)
+    for i in range(len(y)):
+        where, has = _row_name(path, i), not math.isnan(flag[i])
+        if not has and not known[i].any():
+            raise InvalidInputError(
+                f"{where} has no value in {column!r} nor in any label column "
+                f"({', '.join(labels)}); fill one in or remove the row"
+            )
+        if has and flag[i] < 0.5 and known[i].any() and top[i] >= 0.5:
+            j = int(np.nanargmax(np.where(known[i], y[i], np.nan)))
+            raise InvalidInputError(
+                f"{where}: {column!r} says not toxic ({flag[i]:g}) but {labels[j]!r} is "
+                f"{y[i, j]:g}; fix one of the two"
+            )
+        if has and flag[i] >= 0.5 and known[i].all() and top[i] < 0.5:
+            raise InvalidInputError(
+                f"{where}: {column!r} says toxic ({flag[i]:g}) but every label is < 0.5; "
+                "set the label that applies, or empty the cells of the labels not known"
+            )
+    return np.where(np.isnan(flag), top, flag).astype(np.float32)
+
+
+def any_label_mask(
+    y: np.ndarray, toxic: np.ndarray, labels: Sequence[str], allowed: Sequence[str] | None,
+    rows: np.ndarray | None = None,
+) -> np.ndarray | None:
+    """``[N, L]`` bool: the labels the "any toxic" loss of each row may push up.
+
+    Rows that are toxic (``toxic >= 0.5``) with no known positive label, among ``rows``
+    (default all), may use only ``allowed``; every other row uses every label. ``None`` when
+    ``allowed`` is ``None`` (every label everywhere).
+
+    Why: without it such a row pushes up whichever label the model already scores highest,
+    and one label can become a catch-all for toxic text of unknown category (the embedded
+    text model filed insults under Sexual that way; docs/models.md).
+    """
+    if allowed is None:
+        return None
+    unknown = [lab for lab in allowed if lab not in labels]
+    if unknown or not allowed:
+        raise InvalidInputError(
+            f"any_labels names {', '.join(map(repr, unknown)) or 'no label'}; pick from the "
+            f"label columns: {', '.join(labels)}"
+        )
+    known_pos = (np.nan_to_num(y, nan=0.0) >= 0.5).any(axis=1)
+    unexplained = (np.asarray(toxic) >= 0.5) & ~known_pos
+    if rows is not None:
+        unexplained &= np.asarray(rows, bool)
+    mask = np.ones(np.shape(y), bool)
+    mask[unexplained] = np.isin(list(labels), list(allowed))
+    return mask
 
 
 def labels_without_positives(y: np.ndarray, labels: Sequence[str]) -> list[str]:

@@ -229,12 +229,15 @@ def predict_text(
 def heldout_loss(
     model: TextModel, tok: Tokenizer, texts: Sequence[str], y: np.ndarray,
     toxic: np.ndarray, max_length: int, any_weight: float,
+    any_labels: np.ndarray | None = None,
 ) -> float:
-    """:func:`partial_label_loss` of ``model`` on a held-out set (no dropout)."""
+    """:func:`partial_label_loss` of ``model`` on a held-out set (no dropout); ``any_labels``
+    as in training."""
     logits = torch.from_numpy(text_logits(model, tok, texts, max_length))
     return float(partial_label_loss(
         logits, torch.from_numpy(np.asarray(y, np.float32)),
         torch.from_numpy(np.asarray(toxic, np.float32)), any_weight,
+        None if any_labels is None else torch.from_numpy(np.asarray(any_labels, bool)),
     ))  # fmt: skip
 
 
