@@ -343,6 +343,8 @@ def test_any_column_from_the_command_line(tmp_path: Path) -> None:
     report = json.loads((out / "report.json").read_text())
     assert report["data"]["any_column"] == "toxic" and report["data"]["rows_any_only"] == 20
     assert Classifier.from_pretrained(out).text_labels == ["insult"]
+    with pytest.raises(InvalidInputError, match="--any-column"):  # any_labels alone does nothing
+        train_text(path, tmp_path / "n", any_labels=["insult"], dry_run=True)
 
 
 def test_any_label_mask_limits_only_toxic_rows_without_a_known_positive() -> None:

@@ -320,6 +320,11 @@ def train_text(
     Raises:
         InvalidInputError: unreadable or malformed data; the message names the fix.
     """
+    if any_labels is not None and not any_column:
+        raise InvalidInputError(
+            "any_labels (--any-labels) limits the rows that only say toxic, which come from an "
+            "any_column (--any-column); name that column, or drop any_labels"
+        )
     path = Path(data)
     columns, rows = read_table(path)
     texts = text_column_of(path, columns, rows, text_column)
