@@ -65,6 +65,7 @@ from voicesafety.models.arch import (
 )
 from voicesafety.train import audio_loop as AL
 from voicesafety.train.data import any_label_mask as limit_any_labels
+from voicesafety.train.data import unexplained_rows
 from voicesafety.train.folder import save_audio_model, save_text_model
 from voicesafety.train.loop import (
     EpochSampler,
@@ -353,7 +354,7 @@ def any_label_mask(ts: TextSet, s: Settings) -> np.ndarray | None:
     real = ~ts.synthetic.astype(bool)
     mask = limit_any_labels(ts.y, ts.toxic, LABELS, s.real_any_labels, rows=real)
     assert mask is not None
-    unexplained = real & (ts.toxic >= 0.5) & ~(np.nan_to_num(ts.y, nan=0.0) >= 0.5).any(axis=1)
+    unexplained = real & unexplained_rows(ts.y, ts.toxic)
     for lab, pattern in s.real_any_needs.items():
         if lab in s.real_any_labels:
             found = re.compile(pattern, re.IGNORECASE).search

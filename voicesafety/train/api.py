@@ -36,6 +36,7 @@ from .data import (
     any_column_of,
     any_label_mask,
     any_targets,
+    known_max,
     label_matrix,
     read_table,
     read_texts,
@@ -226,11 +227,10 @@ def _fit_text_student(
     t0 = time.time()
     n = len(texts)
     train, dev, test = split_rows(n, s.seed, heldout)
-    own_max = toxic is None
-    if toxic is None:
-        toxic = np.nanmax(np.where(np.isnan(y), -np.inf, y), axis=1).astype(np.float32)
-    if len(labels) == 1 and own_max:  # the "any" loss would repeat the label's own loss
+    if len(labels) == 1 and toxic is None:  # the "any" loss would repeat the label's own loss
         s = replace(s, any_weight=0.0)
+    if toxic is None:
+        toxic = known_max(y)
     mask = any_label_mask(y, toxic, labels, any_labels)
     distil_fix = ("give texts the teacher scores >= 0.5 for it (the student keeps the "
                   "teacher's labels)")

@@ -192,6 +192,20 @@ def any_column_of(
                      for i, r in enumerate(rows)], np.float32)  # fmt: skip
 
 
+def known_max(y: np.ndarray) -> np.ndarray:
+    """``[N]`` float32: the max of each row's known labels in ``y`` ``[N, L]`` (NaN =
+    unknown), NaN where the row has none."""
+    known = ~np.isnan(y)
+    top = np.where(known.any(axis=1), np.max(np.where(known, y, -np.inf), axis=1), np.nan)
+    return top.astype(np.float32)
+
+
+def unexplained_rows(y: np.ndarray, toxic: np.ndarray) -> np.ndarray:
+    """``[N]`` bool: the rows flagged toxic (``toxic >= 0.5``) that no known label explains
+    (no value >= 0.5 in ``y``; NaN = unknown)."""
+    return (np.asarray(toxic) >= 0.5) & ~(np.nan_to_num(y, nan=0.0) >= 0.5).any(axis=1)
+
+
 def any_targets(
     path: Path, flag: np.ndarray | None, y: np.ndarray, labels: Sequence[str], column: str = ""
 ) -> np.ndarray:
@@ -208,9 +222,9 @@ def any_targets(
             a label >= 0.5, or toxic with every label known and < 0.5).
     """
     known = ~np.isnan(y)
-    top = np.where(known.any(axis=1), np.max(np.where(known, y, -np.inf), axis=1), np.nan)
+    top = known_max(y)
     if flag is None:
-        return top.astype(np.float32)
+        return top
     for i in range(len(y)):
         where, has = _row_name(path, i), not math.isnan(flag[i])
         if not has and not known[i].any():
@@ -254,8 +268,7 @@ def any_label_mask(
             f"any_labels names {', '.join(map(repr, unknown)) or 'no label'}; pick from the "
             f"label columns: {', '.join(labels)}"
         )
-    known_pos = (np.nan_to_num(y, nan=0.0) >= 0.5).any(axis=1)
-    unexplained = (np.asarray(toxic) >= 0.5) & ~known_pos
+    unexplained = unexplained_rows(y, toxic)
     if rows is not None:
         unexplained &= np.asarray(rows, bool)
     mask = np.ones(np.shape(y), bool)
