@@ -69,7 +69,9 @@ def _numpy_dropout(self: Any, x: Any) -> Any:
 def _variant(name: str) -> None:
     """``base``: the code before the speed-ups (a tokenizer copy per text batch); ``fast``: as
     committed; ``+npdrop``: :func:`_numpy_dropout` for every dropout (not committed: another
-    random stream); ``+ftz``: denormals flushed to zero; ``@N``: N torch threads."""
+    random stream); ``+torchdrop``: the audio trainer with torch's own dropout instead of
+    :class:`voicesafety.train.dropout.FastDropout`; ``+ftz``: denormals flushed to zero;
+    ``@N``: N torch threads."""
     import torch
     from torch import nn
 
@@ -87,20 +89,26 @@ def _variant(name: str) -> None:
     name, _, threads = name.partition("@")
     _THREADS[0] = int(threads) if threads else None
     base, *extra = name.split("+")
+    _TORCH_DROPOUT[0] = "torchdrop" in extra
     torch.set_flush_denormal("ftz" in extra)
     nn.Dropout.forward = _numpy_dropout if "npdrop" in extra else fwd  # type: ignore[method-assign]
     loop.text_tensors = per_batch if base == "base" else tensors  # type: ignore[assignment]
 
 
 _THREADS: list[int | None] = [None]
+_TORCH_DROPOUT = [False]
 
 
 def _threads(s: object) -> object:
-    """``s`` with the thread count of the current variant (``@N`` suffix), if any."""
+    """``s`` with the thread count (``@N`` suffix) and audio dropout (``+torchdrop``) of the
+    current variant."""
     from dataclasses import replace
 
     n = _THREADS[0]
-    return s if n is None else replace(s, threads=n)  # type: ignore[type-var]
+    s = s if n is None else replace(s, threads=n)  # type: ignore[type-var]
+    if hasattr(s, "audio_fast_dropout"):
+        s = replace(s, audio_fast_dropout=not _TORCH_DROPOUT[0])  # type: ignore[type-var]
+    return s
 
 
 def _compare(stage: str, args: argparse.Namespace, run: object, unit: str) -> None:

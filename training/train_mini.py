@@ -120,6 +120,7 @@ class Settings:
     # 777) lifts real dev mean AP 0.778 -> 0.784 (0.769 -> 0.789 before real_any_labels;
     # docs/models.md); () keeps one model.
     text_member_seeds: tuple[int, ...] = (777,)
+    text_patience: int = 1  # epochs without a better real-dev score before a member stops
     # real human-written text (training/data/text, training.real_text): its train split joins
     # the synthetic corpus; its dev split selects the epoch and calibrates the policy
     real_text: bool = True
@@ -172,6 +173,9 @@ class Settings:
     audio_copies: int = 1  # augmented copies of every synthesised training utterance
     audio_vocab_frac: float = 0.1  # extra spoken word-salad texts (fraction of n_audio_train)
     audio_ema: float = 0.0  # EMA decay of the audio weights (0 = off)
+    # dropout masks from a quarter of torch's random draws (voicesafety.train.dropout): a
+    # training step 1.4x faster on the 2-core Xeon (benchmarks/bench_train_mini.py audio)
+    audio_fast_dropout: bool = True
     audio_word_aug: float = 0.5  # word_augment applied to this fraction of the spoken texts
     audio_foreign: float = 0.25  # extra foreign-accented utterances (fraction of n_audio_train)
     # phone bottleneck (docs/models.md): CTC on espeak-ng phonemes + classifier on posteriors
@@ -385,7 +389,10 @@ def text_settings(s: Settings) -> TextSettings:
         seed=s.seed, vocab_size=s.vocab_size, arch=dict(s.text_arch), epochs=s.text_epochs,
         batch_size=s.text_batch, lr=s.text_lr, ema=s.text_ema, token_dropout=s.token_dropout,
         any_weight=s.any_weight, threads=s.threads,
-        patience=0,  # every epoch runs; the best real-dev one is kept
+        # the best real-dev epoch is kept; a member stops after an epoch that does not beat
+        # its best (the first member: after epoch 2, keeping epoch 1 as when every epoch ran,
+        # 3.4 min of the 2-hour budget; the second improves until its last epoch)
+        patience=s.text_patience,
     )  # fmt: skip
 
 
@@ -817,7 +824,7 @@ def train_audio(
     settings = AL.AudioSettings(
         seed=s.seed, arch=dict(arch), epochs=s.audio_epochs, batch_size=s.audio_batch,
         lr=s.audio_lr, ema=s.audio_ema, threads=s.threads, patience=0,
-        first_check=s.audio_epochs // 2,
+        first_check=s.audio_epochs // 2, fast_dropout=s.audio_fast_dropout,
     )  # fmt: skip
     fit = AL.fit_audio(
         feats, targets, settings,
