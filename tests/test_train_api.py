@@ -469,3 +469,23 @@ def test_trainer_encoding_is_the_library_encoding_and_one_encoder_serves_a_run(
                             lexicon_epochs=1)  # fmt: skip
     loop.fit_text(texts, y, y[:, 0], settings, tokenizer=tok)
     assert len(built) == 1, f"{len(built)} encoders for one run of {len(texts) // 32 * 2} batches"
+
+
+def test_heldout_metrics_leave_rows_without_any_known_label_out() -> None:
+    """A row whose labels are all unknown is neither a positive nor a negative of the report
+    (before: an all-NaN row counted as a negative and moved binarized AP)."""
+    from voicesafety.train.api import heldout_metrics
+
+    y = np.array([[1.0, 0.0], [0.0, np.nan], [0.0, 0.0], [np.nan, 1.0]], np.float32)
+    p = np.array([[0.9, 0.1], [0.2, 0.3], [0.4, 0.1], [0.1, 0.8]], np.float32)
+    unknown = np.array([[np.nan, np.nan]], np.float32)
+    m = heldout_metrics(y, p, ["a", "b"])
+    # a negative-looking row with the highest score: would cut AP if it counted as negative
+    m2 = heldout_metrics(np.concatenate([y, unknown]),
+                         np.concatenate([p, [[0.99, 0.99]]]), ["a", "b"])  # fmt: skip
+    assert m["binarized_ap"] == m2["binarized_ap"] == 1.0
+    assert (m2["positives"], m2["unknown"], m2["base_rate"]) == (2, 1, 0.5)
+    assert m2["mean_score_negative"] == pytest.approx(m["mean_score_negative"])
+    with_toxic = heldout_metrics(np.full((2, 2), np.nan, np.float32), p[:2], ["a", "b"],
+                                 np.array([1.0, 0.0], np.float32))  # fmt: skip
+    assert with_toxic["binarized_ap"] == 1.0 and with_toxic["unknown"] == 0

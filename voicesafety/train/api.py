@@ -89,16 +89,18 @@ def heldout_metrics(
 ) -> dict[str, Any]:
     """Per-label AP (targets >= 0.5 are positives), binarized AP (the max score against "any
     label", or against ``toxic`` where given), and the mean max score of positive and negative
-    rows (class separation)."""
-    anyy = np.nanmax(np.where(np.isnan(y), -np.inf, y), axis=1) if toxic is None else toxic
+    rows (class separation). A row with every label unknown (NaN) and no ``toxic`` value is
+    neither positive nor negative: it is left out of those figures (``unknown`` counts it)."""
+    anyy = known_max(y) if toxic is None else np.asarray(toxic, np.float32)
     top = p.max(axis=1)
     pos, neg = anyy >= 0.5, anyy < 0.5
     return {
         "n": len(y),
         "positives": int(pos.sum()),
+        "unknown": int(np.isnan(anyy).sum()),
         "per_label_ap": {lab: _ap(y[:, j], p[:, j]) for j, lab in enumerate(labels)},
         "binarized_ap": _ap(anyy, top),
-        "base_rate": float(pos.mean()) if len(pos) else None,
+        "base_rate": float(pos.sum() / (pos | neg).sum()) if (pos | neg).any() else None,
         "mean_score_positive": float(top[pos].mean()) if pos.any() else None,
         "mean_score_negative": float(top[neg].mean()) if neg.any() else None,
     }
