@@ -67,6 +67,54 @@ def test_synthesize_varies_with_rng_and_survives_odd_text():
     assert pv.synthesize_piper(" \x00 ", voice).size == 0
 
 
+@needs_piper
+def test_same_seed_same_waveform_in_any_order():
+    """The model's sampling noise comes from the rng (training.piper_voices docstring): before,
+    onnxruntime's per-session generator made every call differ and ``make train-mini`` never
+    made the same Piper clips twice."""
+    voice = pv.train_voices()[0]
+    a, b = "see you at the red base", "nice shot, that was close"
+    first = pv.synthesize_piper(a, voice, np.random.default_rng(11))
+    pv.synthesize_piper(b, voice, np.random.default_rng(12))  # runs in between
+    again = pv.synthesize_piper(a, voice, np.random.default_rng(11))
+    assert np.array_equal(first, again)
+    other = pv.synthesize_piper(a, voice, np.random.default_rng(13))
+    assert not (other.size == first.size and np.array_equal(other, first))
+    assert np.array_equal(pv.synthesize_piper(a, voice), pv.synthesize_piper(a, voice))
+
+
+@needs_piper
+def test_seeded_graph_equals_the_voice_file_without_noise():
+    """With both noise scales 0 the rewritten graph (noise from inputs) gives exactly what the
+    voice's own ONNX file gives: only where the noise comes from changed. An utterance longer
+    than the first noise draw is run again with more (no cut, no error)."""
+    import json
+
+    import onnxruntime
+    from piper import PiperVoice, SynthesisConfig
+    from piper.config import PiperConfig
+
+    spec = pv.train_voices()[0]
+    model, config = pv._model_paths(pv._BY_ID[spec.voice_id])
+    plain = PiperVoice(
+        session=onnxruntime.InferenceSession(str(model), providers=["CPUExecutionProvider"]),
+        config=PiperConfig.from_dict(json.loads(config.read_text(encoding="utf-8"))),
+    )
+    seeded = pv._load_voice(spec.voice_id)
+    quiet = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0, normalize_audio=False)
+    text = "You are so bad at this game, just quit already."
+    assert np.array_equal(np.concatenate(pv._run(plain, text, quiet)),
+                          np.concatenate(pv._run(seeded, text, quiet)))  # fmt: skip
+    per_id = pv.NOISE_FRAMES_PER_ID
+    try:
+        pv.NOISE_FRAMES_PER_ID = 1  # far fewer frames than any utterance needs
+        seeded.session.seed(np.random.default_rng(0))
+        short = np.concatenate(pv._run(seeded, text, quiet))
+    finally:
+        pv.NOISE_FRAMES_PER_ID = per_id
+    assert np.array_equal(short, np.concatenate(pv._run(plain, text, quiet)))
+
+
 @needs_rirs
 def test_rirs_load_and_rooms_are_disjoint():
     train, held = rooms.rir_rooms("train"), rooms.rir_rooms("heldout")

@@ -13,9 +13,15 @@ of a multi-speaker voice are split deterministically by a hash of ``voice_id:spe
 
 Randomness: with an ``rng``, :func:`synthesize_piper` draws the speaking rate
 (``length_scale``), the generator noise (``noise_scale``), the duration noise (``noise_w``) and
-the pause between sentences from that seeded ``numpy.random.Generator``. The sampling noise
-*inside* the VITS model comes from onnxruntime's own generator, which cannot be seeded per call,
-so the waveform is not bit-for-bit reproducible (its length and parameters are).
+the pause between sentences from that seeded ``numpy.random.Generator``, and so is the sampling
+noise *inside* the VITS model. A Piper ONNX file draws that noise with two ``RandomNormalLike``
+nodes, whose generator onnxruntime seeds once per session (from the clock, or
+``onnxruntime.set_seed``) and advances with every run: which utterances a worker process
+synthesised before changed the next one, so ``make train-mini`` never made the same Piper clips
+twice (its audio model was not reproducible run to run). :func:`_seeded_model` replaces each of
+those nodes with a slice of a graph input of standard normal noise, drawn by
+:class:`_SeededSession` from a generator derived from ``rng``: the same text, voice and seed
+give the same waveform in any process, in any order.
 """
 
 from __future__ import annotations
@@ -187,10 +193,92 @@ def sample_piper_voice(rng: np.random.Generator, heldout: bool = False) -> Piper
 _LOAD_LOCK = threading.Lock()
 
 
+#: Frames of flow noise drawn per phoneme id before a run (the frames an utterance needs are
+#: known only after it; 1.9-4.6 per id measured on the joe voice, rates 0.8-1.25); an utterance
+#: that needs more is run again with four times as many (onnxruntime logs the failed run).
+NOISE_FRAMES_PER_ID = 8
+
+
+def _seeded_model(path: Path) -> tuple[bytes, list[tuple[str, int | None]]]:
+    """The Piper ONNX model at ``path`` with every ``RandomNormalLike`` node replaced by
+    ``Slice(noise_k, 0, Shape(x))``: its noise comes from the graph input ``noise_k`` (float32,
+    rank 3, at least as large as ``x`` in every dimension). Returns the serialised model and,
+    per node in graph order, the new input's name and ``x``'s channel count where shape
+    inference knows it (the flow's latent: 192 in Piper's medium voices)."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    model = onnx.shape_inference.infer_shapes(onnx.load(str(path)))
+    graph = model.graph
+    known = {v.name: v.type.tensor_type.shape.dim for v in graph.value_info}
+    inputs: list[tuple[str, int | None]] = []
+    nodes = []
+    for node in graph.node:
+        if node.op_type != "RandomNormalLike":
+            nodes.append(node)
+            continue
+        name = f"noise_{len(inputs)}"
+        dims = known.get(node.input[0])
+        channels = dims[1].dim_value if dims is not None and len(dims) == 3 else 0
+        inputs.append((name, channels or None))
+        graph.input.append(
+            helper.make_tensor_value_info(name, TensorProto.FLOAT, ["nb", "nc", "nt"])
+        )
+        shape = f"{node.output[0]}_shape"
+        nodes.append(helper.make_node("Shape", [node.input[0]], [shape]))
+        nodes.append(helper.make_node("Slice", [name, "noise_starts", shape], [node.output[0]]))
+    if len(inputs) != 2 or inputs[1][1] is None:
+        raise RuntimeError(
+            f"{path}: expected two RandomNormalLike nodes (VITS duration predictor, then the "
+            f"flow with a known channel count), found {inputs}; not a Piper voice?"
+        )
+    graph.initializer.append(helper.make_tensor("noise_starts", TensorProto.INT64, [3], [0] * 3))
+    del graph.node[:]
+    graph.node.extend(nodes)
+    del graph.value_info[:]  # inferred shapes of the old nodes; onnxruntime infers its own
+    return model.SerializeToString(), inputs
+
+
+class _SeededSession:
+    """An onnxruntime session of a :func:`_seeded_model` that feeds its noise inputs from the
+    generator set with :meth:`seed` (per thread; seed 0 until one is set): what
+    ``PiperVoice`` calls ``run`` on. The duration predictor's noise is ``[1, 2, phonemes]``
+    (as VITS draws it); the flow's ``[1, channels, frames]`` with frames unknown before the
+    run: :data:`NOISE_FRAMES_PER_ID` per phoneme id, then four times more until it fits."""
+
+    def __init__(self, session: Any, inputs: list[tuple[str, int | None]]) -> None:
+        self._session = session
+        (self._dp, _), (self._flow, channels) = inputs
+        self._channels = int(channels or 0)
+        self._local = threading.local()
+
+    def seed(self, rng: np.random.Generator) -> None:
+        """Draw the noise of this thread's next runs from ``rng``."""
+        self._local.rng = rng
+
+    def run(self, output_names: Any, feeds: dict[str, np.ndarray]) -> Any:
+        """``InferenceSession.run`` with the noise inputs added."""
+        rng = getattr(self._local, "rng", None)
+        if rng is None:
+            rng = self._local.rng = np.random.default_rng(0)
+        phonemes = int(feeds["input"].shape[1])
+        feeds = {**feeds, self._dp: rng.standard_normal((1, 2, phonemes), dtype=np.float32)}
+        frames = NOISE_FRAMES_PER_ID * phonemes + 64
+        while True:
+            feeds[self._flow] = rng.standard_normal((1, self._channels, frames), np.float32)
+            try:
+                return self._session.run(output_names, feeds)
+            except Exception as exc:  # noqa: BLE001 - onnxruntime's exceptions have no base
+                # a flow noise shorter than the utterance fails to broadcast: more frames
+                if frames >= 1 << 20 or "broadcast" not in str(exc).lower():
+                    raise
+                frames *= 4
+
+
 @functools.cache
 def _load_voice(voice_id: str) -> Any:
     """Load a voice (a ``piper.PiperVoice``) once per process, with an ONNX session of
-    :data:`ORT_THREADS` threads."""
+    :data:`ORT_THREADS` threads whose sampling noise is seeded per call (module docstring)."""
     import onnxruntime
     from piper import PiperVoice
     from piper.config import PiperConfig
@@ -202,12 +290,13 @@ def _load_voice(voice_id: str) -> Any:
     opts = onnxruntime.SessionOptions()
     opts.intra_op_num_threads = ORT_THREADS
     opts.inter_op_num_threads = 1
+    data, inputs = _seeded_model(model)
     with _LOAD_LOCK:
         session = onnxruntime.InferenceSession(
-            str(model), sess_options=opts, providers=["CPUExecutionProvider"]
+            data, sess_options=opts, providers=["CPUExecutionProvider"]
         )
     cfg = PiperConfig.from_dict(json.loads(config.read_text(encoding="utf-8")))
-    return PiperVoice(session=session, config=cfg)
+    return PiperVoice(session=_SeededSession(session, inputs), config=cfg)
 
 
 _SPACES = re.compile(r"\s+")
@@ -241,8 +330,9 @@ def synthesize_piper(
         text: sentence(s) to speak; odd characters are cleaned (:func:`clean_text`).
         voice: voice and speaker (see :func:`train_voices`).
         rng: if given, draws ``length_scale`` 0.8-1.25 (speaking rate), ``noise_scale``
-            0.4-0.9, ``noise_w`` 0.5-1.1 and a 0.1-0.4 s pause between sentences; otherwise the
-            voice's defaults and a 0.2 s pause.
+            0.4-0.9, ``noise_w`` 0.5-1.1, a 0.1-0.4 s pause between sentences and the seed of
+            the model's sampling noise; otherwise the voice's defaults, a 0.2 s pause and noise
+            seed 0. Either way the same arguments give the same waveform.
 
     Returns:
         The waveform; an empty array when the text has nothing to speak.
@@ -261,9 +351,12 @@ def synthesize_piper(
             normalize_audio=False,
         )
         pause = float(rng.uniform(0.1, 0.4))
+        noise = np.random.default_rng(int(rng.integers(2**63)))  # the model's sampling noise
     else:
         syn = SynthesisConfig(speaker_id=speaker, normalize_audio=False)
         pause = 0.2
+        noise = np.random.default_rng(0)
+    model.session.seed(noise)
     cleaned = clean_text(text)
     if not cleaned:
         return np.zeros(0, np.float32)
