@@ -263,14 +263,15 @@ class _SeededSession:
             rng = self._local.rng = np.random.default_rng(0)
         phonemes = int(feeds["input"].shape[1])
         feeds = {**feeds, self._dp: rng.standard_normal((1, 2, phonemes), dtype=np.float32)}
-        frames = NOISE_FRAMES_PER_ID * phonemes + 64
+        frames = first = NOISE_FRAMES_PER_ID * phonemes + 64
         while True:
             feeds[self._flow] = rng.standard_normal((1, self._channels, frames), np.float32)
             try:
                 return self._session.run(output_names, feeds)
             except Exception as exc:  # noqa: BLE001 - onnxruntime's exceptions have no base
                 # a flow noise shorter than the utterance fails to broadcast: more frames
-                if frames >= 1 << 20 or "broadcast" not in str(exc).lower():
+                # (three times at most: 64x the first draw is no real utterance's length)
+                if frames >= 64 * first or "broadcast" not in str(exc).lower():
                     raise
                 frames *= 4
 
