@@ -99,7 +99,7 @@ _THREADS: list[int | None] = [None]
 _TORCH_DROPOUT = [False]
 
 
-def _threads(s: object) -> object:
+def _variant_settings(s: object) -> object:
     """``s`` with the thread count (``@N`` suffix) and audio dropout (``+torchdrop``) of the
     current variant."""
     from dataclasses import replace
@@ -208,8 +208,8 @@ def audio(args: argparse.Namespace) -> None:
 
     def run() -> float:
         t = time.perf_counter()
-        TM.train_audio(_threads(s), feats, targets, [], np.zeros((0, len(LABELS))), arch,
-                       phone_ids, sim)  # type: ignore[arg-type]
+        TM.train_audio(_variant_settings(s), feats, targets, [], np.zeros((0, len(LABELS))),
+                       arch, phone_ids, sim)  # type: ignore[arg-type]
         return (time.perf_counter() - t) / steps
 
     _say("audio", f"{steps} steps per run, batch {s.audio_batch}, {s.threads} threads")
@@ -229,7 +229,7 @@ def text(args: argparse.Namespace) -> None:
     _say("text", f"corpus: {time.perf_counter() - t:.1f} s ({len(data['train'])} train rows)")
     def run() -> float:
         t = time.perf_counter()
-        TM.train_text(_threads(s), data)  # type: ignore[arg-type]
+        TM.train_text(_variant_settings(s), data)  # type: ignore[arg-type]
         return time.perf_counter() - t
 
     _say("text", "one epoch per run: tokenizer, steps, dev criterion, calibration")

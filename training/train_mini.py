@@ -174,7 +174,7 @@ class Settings:
     audio_vocab_frac: float = 0.1  # extra spoken word-salad texts (fraction of n_audio_train)
     audio_ema: float = 0.0  # EMA decay of the audio weights (0 = off)
     # dropout masks from a quarter of torch's random draws (voicesafety.train.dropout): a
-    # training step 1.4x faster on the 2-core Xeon (benchmarks/bench_train_mini.py audio)
+    # training step 1.46x faster on the 2-core Xeon (benchmarks/bench_train_mini.py audio)
     audio_fast_dropout: bool = True
     audio_word_aug: float = 0.5  # word_augment applied to this fraction of the spoken texts
     audio_foreign: float = 0.25  # extra foreign-accented utterances (fraction of n_audio_train)

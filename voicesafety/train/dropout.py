@@ -2,11 +2,12 @@
 
 Why: ``nn.Dropout`` on CPU draws one Mersenne-Twister number per element
 (``aten::bernoulli_``). Profiling a training step of the embedded audio model on 2 cores
-(``benchmarks/bench_dropout.py``) put 38 % of the step in those draws, most of them for the
-``[B, heads, S, S]`` attention weights. :class:`FastDropout` draws 64-bit words from the same
-torch generator and cuts each into four 16-bit numbers: a quarter of the draws, the same
-Bernoulli(1 - p) keep mask up to 1 / 65536 in ``p``, seeded by ``torch.manual_seed`` like
-``nn.Dropout``. CUDA tensors keep torch's own kernel (fast there).
+(``python benchmarks/bench_train_mini.py audio --profile``) put 38 % of the step in those
+draws, most of them for the ``[B, heads, S, S]`` attention weights. :class:`FastDropout`
+draws 64-bit words from the same torch generator and cuts each into four 16-bit numbers: a
+quarter of the draws, the same Bernoulli(1 - p) keep mask up to 1 / 65536 in ``p``, seeded
+by ``torch.manual_seed`` like ``nn.Dropout``. CUDA tensors keep torch's own kernel (fast
+there).
 """
 
 from __future__ import annotations
