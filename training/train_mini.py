@@ -165,7 +165,10 @@ class Settings:
     audio_arch: dict = field(
         default_factory=lambda: {"n_mels": 64, "channels": 128, "attn_layers": 1, "heads": 4}
     )
-    audio_epochs: int = 3
+    # Two epochs (one cosine schedule over 1 500 steps): three took 56.6 min at 1.51 s per step
+    # and put the whole recipe at 2 h 00 min 01 s on the 2-core Xeon, the budget itself
+    # (benchmarks/results/train_mini/full_run_2026-11-27b.md); two take about 19 min less.
+    audio_epochs: int = 2
     audio_batch: int = 32
     audio_lr: float = 2e-3
     distill_weight: float = 0.5
